@@ -1,0 +1,77 @@
+#pragma once
+/// @file
+/// BatchNormalization (Keras `keras.layers.BatchNormalization`), over the last (channels) axis.
+///
+/// Input (batch, …, channels) → output of the same shape; works on Dense outputs (batch, features)
+/// and on images (batch, h, w, channels). Per channel c:
+///
+///     y = γ_c · (x − μ_c) / √(σ²_c + ε) + β_c
+///
+/// - Training (`ForwardContext::training`): μ, σ² are the batch statistics over every axis but the
+///   last (σ² biased: divided by the count, not count − 1). The moving statistics are then updated
+///   as in Keras 3 — which also feeds the *biased* batch variance to the moving variance
+///   (keras/src/layers/normalization/batch_normalization.py, `call`: `ops.moments`):
+///       moving_mean     ← moving_mean · momentum + μ  · (1 − momentum)
+///       moving_variance ← moving_variance · momentum + σ² · (1 − momentum)
+/// - Inference: μ, σ² are moving_mean and moving_variance.
+///
+/// Weights in Keras's order: gamma (if `scale`), beta (if `center`) — trainable — then
+/// moving_mean and moving_variance (non-trainable). Defaults as Keras: axis −1, momentum 0.99,
+/// epsilon 1e-3, center and scale on, gamma ones, beta zeros, moving mean zeros, moving variance
+/// ones. Only the last axis is supported (channels_last), given as −1 or rank − 1.
+
+#include <string>
+#include <vector>
+
+#include "regula/layers/layer.hpp"
+
+namespace regula::layers {
+
+/// BatchNormalization options, in Keras's argument order.
+struct BatchNormalizationOptions {
+  int64_t axis = -1;
+  double momentum = 0.99;
+  double epsilon = 1e-3;
+  bool center = true;
+  bool scale = true;
+  std::string beta_initializer = "zeros";
+  std::string gamma_initializer = "ones";
+  std::string moving_mean_initializer = "zeros";
+  std::string moving_variance_initializer = "ones";
+  regularizers::RegularizerPtr beta_regularizer = nullptr;
+  regularizers::RegularizerPtr gamma_regularizer = nullptr;
+  std::string name = "";
+};
+
+class BatchNormalization final : public LayerBase<BatchNormalization> {
+ public:
+  /// momentum must be in [0, 1], epsilon positive, initializers known names.
+  explicit BatchNormalization(BatchNormalizationOptions options = {});
+  std::string class_name() const override { return "BatchNormalization"; }
+  void forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context) override;
+  void backward(const std::vector<const Tensor*>& inputs, const Tensor& output, const Tensor& grad_output,
+                const std::vector<Tensor*>& grad_inputs) override;
+  nlohmann::json get_config() const override;
+
+  Weight* gamma() { return gamma_index_ < 0 ? nullptr : &weights()[static_cast<size_t>(gamma_index_)]; }
+  Weight* beta() { return beta_index_ < 0 ? nullptr : &weights()[static_cast<size_t>(beta_index_)]; }
+  Weight& moving_mean() { return weights()[static_cast<size_t>(moving_mean_index_)]; }
+  Weight& moving_variance() { return weights()[static_cast<size_t>(moving_mean_index_ + 1)]; }
+
+ protected:
+  /// Input must have at least one axis; `axis` must name its last axis.
+  Shape build_impl(const std::vector<Shape>& input_shapes) override;
+
+ private:
+  BatchNormalizationOptions options_;
+  int gamma_index_ = -1, beta_index_ = -1, moving_mean_index_ = 0;
+  int64_t channels_ = 0;
+  // Per-channel statistics of the last training forward pass, for backward.
+  std::vector<double> mean_, inv_std_;
+  // Per-thread partial sums (threads × 2 × channels) and their total, reused between steps.
+  std::vector<double> partial_, partial_sums_;
+  // Per-channel coefficients: forward y = a·x + b; backward dx = p·g + q·x + r.
+  std::vector<float> coef_a_, coef_b_, coef_p_, coef_q_, coef_r_;
+};
+
+}  // namespace regula::layers

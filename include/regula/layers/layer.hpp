@@ -1,0 +1,150 @@
+#pragma once
+/// @file
+/// Layer: the base of every Keras layer in regula, with hand-written forward and backward passes.
+///
+/// A layer is used as in Keras's Functional API: construct it with its options and call it on a
+/// symbolic tensor (`auto y = layers::Dense(10)(x);`). Calling builds the layer for the input
+/// shapes (creating its weights) and records a node in the graph that `Model` later runs.
+///
+/// Shapes given to and returned by `build` leave out the batch dimension; tensors passed to
+/// `forward`/`backward` carry it first.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "regula/regularizers/regularizer.hpp"
+#include "regula/tensor/tensor.hpp"
+
+namespace regula::model {
+class SymbolicTensor;
+}
+
+namespace regula::layers {
+
+/// A layer's variable: kernel, bias, gamma, moving_mean, ...
+struct Weight {
+  std::string name;
+  Tensor value;
+  /// ∂loss/∂value after a backward pass (empty for non-trainable weights).
+  Tensor gradient;
+  bool trainable = true;
+  /// Penalty added to the loss (kernel_regularizer / bias_regularizer), or null.
+  regularizers::RegularizerPtr regularizer;
+};
+
+/// What a forward pass needs to know besides its inputs.
+struct ForwardContext {
+  /// Training mode: Dropout drops, BatchNormalization uses batch statistics.
+  bool training = false;
+  /// The training step (optimizer iteration). Stochastic layers draw their randomness from
+  /// (layer key, step), so a step is repeatable and independent of the thread count.
+  uint64_t step = 0;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+  Layer(Layer&&) = default;
+  Layer& operator=(Layer&&) = default;
+
+  /// The Keras class name, e.g. "Conv2D".
+  virtual std::string class_name() const = 0;
+  /// The layer's name: given in the options, or Keras-style `conv2d`, `conv2d_1`, ... by default.
+  const std::string& name() const { return name_; }
+
+  /// Calls the layer on a symbolic tensor (Functional API). On a temporary layer
+  /// (`Dense(10)(x)`) the graph takes ownership of it.
+  model::SymbolicTensor operator()(const model::SymbolicTensor& input) &&;
+  model::SymbolicTensor operator()(const std::vector<model::SymbolicTensor>& inputs) &&;
+  /// Moves this layer into shared ownership (used by the graph and `Sequential::add`).
+  virtual std::shared_ptr<Layer> into_shared() && = 0;
+
+  /// Creates the weights for inputs of these shapes (batch excluded) and returns the output
+  /// shape. Throws ShapeError naming the layer and the shapes when the inputs do not fit.
+  /// A layer is built once; building again with other shapes is an error.
+  Shape build(const std::vector<Shape>& input_shapes);
+  bool built() const { return built_; }
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+  const Shape& output_shape() const { return output_shape_; }
+
+  /// Computes `output` from `inputs`. The caller has sized `output` to (batch, output_shape());
+  /// the layer writes into it and never rebinds it (a view of the input would pin the input's
+  /// buffer and force a new allocation every step; Flatten and Reshape copy).
+  virtual void forward(const std::vector<const Tensor*>& inputs, Tensor& output,
+                       const ForwardContext& context) = 0;
+  /// Given ∂loss/∂output, writes ∂loss/∂input into each non-null `grad_inputs[i]` (sized like
+  /// inputs[i]; overwritten, not accumulated) and ∂loss/∂weight into each trainable weight's
+  /// `gradient` (overwritten). `inputs` and `output` are those of the last forward pass, made in
+  /// training mode. A null `grad_inputs[i]` means that gradient is not needed (skip the work).
+  virtual void backward(const std::vector<const Tensor*>& inputs, const Tensor& output,
+                        const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) = 0;
+
+  /// Every weight, trainable first, in creation order (Keras's `layer.weights` order).
+  std::deque<Weight>& weights() { return weights_; }
+  const std::deque<Weight>& weights() const { return weights_; }
+  int64_t count_params() const;
+  int64_t count_trainable_params() const;
+
+  /// Penalty on the output (Keras `activity_regularizer`), or null.
+  const regularizers::RegularizerPtr& activity_regularizer() const { return activity_regularizer_; }
+
+  /// Whether the layer ends in a softmax over the last axis (so a crossentropy loss can fuse
+  /// with it and hand `backward` the gradient with respect to the softmax's input).
+  virtual bool ends_in_softmax() const { return false; }
+  /// When set, `backward` receives ∂loss/∂(pre-softmax logits) instead of ∂loss/∂output and
+  /// skips the softmax's own backward. Only for layers whose `ends_in_softmax()` is true.
+  void set_grad_output_is_logits(bool value);
+  bool grad_output_is_logits() const { return grad_output_is_logits_; }
+
+  /// Keras-style config: {"name": …, "trainable": true, …options}; `class_name` is separate.
+  virtual nlohmann::json get_config() const;
+
+ protected:
+  /// `default_name` is the Keras snake_case name ("conv2d"); an empty `name` gets a unique one.
+  Layer(const std::string& name, const std::string& default_name,
+        regularizers::RegularizerPtr activity_regularizer = nullptr);
+
+  /// The layer's shape logic: validate the inputs, create weights, return the output shape.
+  virtual Shape build_impl(const std::vector<Shape>& input_shapes) = 0;
+  /// Adds a weight initialised by the named initializer; the reference stays valid.
+  Weight& add_weight(const std::string& name, const Shape& shape, const std::string& initializer,
+                     bool trainable, int64_t fan_in = 1, int64_t fan_out = 1,
+                     regularizers::RegularizerPtr regularizer = nullptr);
+  /// "Conv2D 'conv2d_1'": the prefix of every message about this layer.
+  std::string where() const;
+  /// Throws ShapeError unless exactly `count` inputs were given.
+  void expect_inputs(const std::vector<Shape>& input_shapes, size_t count) const;
+
+ private:
+  std::string name_;
+  regularizers::RegularizerPtr activity_regularizer_;
+  std::deque<Weight> weights_;
+  std::vector<Shape> input_shapes_;
+  Shape output_shape_;
+  bool built_ = false;
+  bool grad_output_is_logits_ = false;
+};
+
+/// Implements `into_shared` for a concrete layer type.
+template <class Derived>
+class LayerBase : public Layer {
+ public:
+  std::shared_ptr<Layer> into_shared() && override {
+    return std::make_shared<Derived>(std::move(static_cast<Derived&>(*this)));
+  }
+
+ protected:
+  using Layer::Layer;
+};
+
+/// Resets the per-class counters behind default names (`dense`, `dense_1`, …); Keras's
+/// `clear_session` does the same.
+void reset_layer_names();
+
+}  // namespace regula::layers

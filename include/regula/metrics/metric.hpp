@@ -1,0 +1,50 @@
+#pragma once
+/// @file
+/// Metrics (Keras `keras.metrics`): stateful means over the batches of an epoch, unweighted by
+/// class or sample weights (Keras's rule for `metrics=`), weighted by the samples in each batch.
+
+#include <memory>
+#include <string>
+
+#include "regula/losses/loss.hpp"
+#include "regula/tensor/tensor.hpp"
+
+namespace regula::metrics {
+
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  /// The name in the logs: "accuracy" → `accuracy`/`val_accuracy`, "acc" → `acc`/`val_acc`.
+  const std::string& name() const { return name_; }
+  /// Adds one batch.
+  virtual void update(const Tensor& y_true, const Tensor& y_pred) = 0;
+  /// The mean so far (0 before any update).
+  double result() const { return count_ == 0 ? 0.0 : total_ / static_cast<double>(count_); }
+  void reset() { total_ = 0.0; count_ = 0; }
+
+ protected:
+  explicit Metric(std::string name) : name_(std::move(name)) {}
+  void accumulate(double total, int64_t count) { total_ += total; count_ += count; }
+
+ private:
+  std::string name_;
+  double total_ = 0.0;
+  int64_t count_ = 0;
+};
+
+using MetricPtr = std::shared_ptr<Metric>;
+
+/// Resolves a metric named in `compile` as Keras does. "accuracy" / "acc" become
+/// sparse_categorical_accuracy for sparse labels (sparse crossentropy loss, or labels of one
+/// column), binary_accuracy (threshold 0.5) for binary crossentropy or a single output unit,
+/// categorical_accuracy otherwise; the name in the logs stays as written. Also accepted by their
+/// own names: "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy".
+/// Throws ValueError listing the known names.
+MetricPtr get(const std::string& name, const losses::Loss& loss);
+
+/// Fraction of samples whose predicted class matches (scikit-learn's `accuracy_score`).
+/// `y_true`: class indices (N) / (N, 1), or one-hot (N, C). `y_pred`: class indices, or scores
+/// (N, C) whose argmax is the prediction.
+double accuracy_score(const Tensor& y_true, const Tensor& y_pred);
+
+}  // namespace regula::metrics

@@ -1,0 +1,208 @@
+#pragma once
+/// @file
+/// Model (Keras `keras.Model`): a Functional graph of layers from one input to one output, with
+/// `compile`, `fit`, `evaluate`, `predict` and `summary`.
+///
+/// ```cpp
+/// auto input = layers::Input({28, 28, 1});
+/// auto x = layers::Conv2D(64, {3, 3}, {.padding = "same"})(input);
+/// ...
+/// Model model(input, output);
+/// model.compile({.optimizer = optimizers::Adam(), .loss = "sparse_categorical_crossentropy",
+///                .metrics = {"accuracy"}});
+/// auto history = model.fit(x_train, y_train, {.batch_size = 128, .epochs = 10, .validation_split = 0.2});
+/// ```
+///
+/// Not built yet: models with several inputs or outputs, and layers shared between nodes.
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "regula/callbacks/callback.hpp"
+#include "regula/callbacks/history.hpp"
+#include "regula/layers/layer.hpp"
+#include "regula/losses/loss.hpp"
+#include "regula/metrics/metric.hpp"
+#include "regula/model/symbolic_tensor.hpp"
+#include "regula/optimizers/optimizer.hpp"
+
+namespace regula {
+
+/// A loss given to `compile`: a Keras name ("sparse_categorical_crossentropy") or a loss object.
+struct LossSpec {
+  LossSpec() = default;
+  LossSpec(const char* name) : name(name) {}
+  LossSpec(std::string name) : name(std::move(name)) {}
+  LossSpec(losses::LossPtr loss) : loss(std::move(loss)) {}
+  std::string name;
+  losses::LossPtr loss;
+  /// The loss object (resolving the name); throws ValueError for an unknown name.
+  losses::LossPtr resolve() const;
+};
+
+/// An optimizer given to `compile`: a Keras name ("adam") or an optimizer object.
+struct OptimizerSpec {
+  OptimizerSpec() = default;
+  OptimizerSpec(const char* name) : name(name) {}
+  OptimizerSpec(std::string name) : name(std::move(name)) {}
+  OptimizerSpec(optimizers::OptimizerPtr optimizer) : optimizer(std::move(optimizer)) {}
+  std::string name = "rmsprop";
+  optimizers::OptimizerPtr optimizer;
+  optimizers::OptimizerPtr resolve() const;
+};
+
+/// `compile` options in Keras's order. Keras's default optimizer is "rmsprop".
+struct CompileOptions {
+  OptimizerSpec optimizer = {};
+  LossSpec loss = {};
+  std::vector<std::string> metrics = {};
+};
+
+/// Validation arrays (Keras's `validation_data=(x_val, y_val[, sample_weight])`).
+struct ValidationData {
+  Tensor x;
+  Tensor y;
+  Tensor sample_weight = {};
+};
+
+/// `fit` options in Keras's argument order (designated initializers must follow it).
+struct FitOptions {
+  int64_t batch_size = 32;
+  int epochs = 1;
+  /// 0 silent, 1 progress bar (one line per epoch when stdout is not a terminal), 2 one line per epoch.
+  int verbose = 1;
+  std::vector<callbacks::Callback*> callbacks = {};
+  /// Fraction of the data (the last samples, taken before shuffling) held out for validation.
+  double validation_split = 0.0;
+  std::optional<ValidationData> validation_data = std::nullopt;
+  bool shuffle = true;
+  /// Class index → weight; becomes per-sample weights (a class missing from the map weighs 1).
+  std::map<int, double> class_weight = {};
+  /// Per-sample weights (N); not together with class_weight.
+  Tensor sample_weight = {};
+  /// Epoch to start at (for resuming): epochs run from initial_epoch to epochs − 1.
+  int initial_epoch = 0;
+  /// Batches per epoch; 0 = all the data. Fewer than the data uses the first batches of each
+  /// epoch's order.
+  int64_t steps_per_epoch = 0;
+  /// Batch size for validation; 0 = batch_size.
+  int64_t validation_batch_size = 0;
+  /// Validate every N epochs.
+  int validation_freq = 1;
+};
+
+/// `evaluate` options in Keras's order.
+struct EvaluateOptions {
+  int64_t batch_size = 32;
+  int verbose = 1;
+  Tensor sample_weight = {};
+  std::vector<callbacks::Callback*> callbacks = {};
+};
+
+/// `predict` options in Keras's order.
+struct PredictOptions {
+  int64_t batch_size = 32;
+  int verbose = 0;
+  std::vector<callbacks::Callback*> callbacks = {};
+};
+
+class Model {
+ public:
+  /// A Functional model from `input` (made by `layers::Input`) to `output`. Throws ValueError
+  /// when `output` does not depend on `input` or depends on another Input.
+  Model(const model::SymbolicTensor& input, const model::SymbolicTensor& output, std::string name = "functional");
+  virtual ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  /// Sets the optimizer, loss and metrics. Validates the names (ValueError lists what is allowed).
+  void compile(CompileOptions options);
+  bool compiled() const { return loss_ != nullptr; }
+
+  /// Trains on arrays x (N, …input shape) and y (N, …). Returns the History of the epochs run
+  /// (also kept as `history()`). See FitOptions for Keras's rules on validation_split,
+  /// class_weight and sample_weight. Throws StateError before `compile`, ValueError/ShapeError
+  /// for data that does not fit, NumericalError when the loss becomes NaN or infinite (naming the
+  /// epoch and batch; the weights of the last good step are kept).
+  callbacks::History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
+  /// Loss and metrics on (x, y) in inference mode: {"loss": …, "accuracy": …}.
+  callbacks::Logs evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
+  /// Outputs for x in inference mode, (N, …output shape).
+  Tensor predict(const Tensor& x, PredictOptions options = {});
+
+  /// Prints the Keras-style layer table and parameter totals to `out` (stdout by default).
+  void summary(std::FILE* out = stdout) const;
+  /// The summary as text.
+  std::string summary_string() const;
+
+  int64_t count_params() const;
+  int64_t count_trainable_params() const;
+
+  /// Layers in topological order, the input layer first.
+  std::vector<layers::Layer*> layers() const;
+  /// The layer named `name`; throws ValueError listing the names when absent.
+  layers::Layer& get_layer(const std::string& name) const;
+  const Shape& input_shape() const;
+  const Shape& output_shape() const;
+
+  /// Copies of every weight in Keras's order (layer by layer, each layer's `weights` order).
+  std::vector<Tensor> get_weights() const;
+  /// Sets every weight; throws ShapeError naming the layer, the weight and both shapes when a
+  /// tensor does not fit, and changes nothing then.
+  void set_weights(const std::vector<Tensor>& weights);
+
+  optimizers::Optimizer& optimizer() const;
+  const losses::Loss& loss() const;
+  /// Set by callbacks to end `fit` after the current epoch (Keras's `model.stop_training`).
+  bool stop_training = false;
+  /// The History of the last `fit`.
+  const callbacks::History& history() const { return history_; }
+
+  /// The seam for data-parallel training: called after the backward pass with every trainable
+  /// weight (its `gradient` filled in), before the optimizer update (e.g. an MPI all-reduce).
+  using GradientHook = std::function<void(const std::vector<layers::Weight*>&)>;
+  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
+
+  /// One training step on a batch (advanced use; `fit` calls it): forward in training mode,
+  /// loss with regularization, backward, gradient hook, optimizer update. Returns the batch's
+  /// total loss (data loss + regularization) and updates the compiled metrics.
+  double train_on_batch(const Tensor& x, const Tensor& y, const float* sample_weight = nullptr);
+  /// The outputs for a batch in inference mode (advanced use; the returned reference stays valid
+  /// until the next call).
+  const Tensor& predict_on_batch(const Tensor& x);
+
+ protected:
+  /// For Sequential: a model with no graph yet.
+  explicit Model(std::string name);
+  /// (Re)defines the graph from `input` to `output`.
+  void set_graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output);
+
+ private:
+  struct Graph;
+  void require_graph(const char* what) const;
+  void configure_output_fusion();
+  void require_compiled(const char* what) const;
+  void forward(const Tensor& x, const layers::ForwardContext& context);
+  void backward(const Tensor& y, const float* sample_weight, double& regularization_loss);
+  double regularization_penalty_and_gradients();
+  const std::vector<layers::Weight*>& trainable_weights() const;
+  callbacks::Logs run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
+                                 int64_t batch_size, std::vector<callbacks::Callback*>& callbacks);
+
+  std::string name_;
+  std::unique_ptr<Graph> graph_;
+  losses::LossPtr loss_;
+  optimizers::OptimizerPtr optimizer_;
+  std::vector<metrics::MetricPtr> metrics_;
+  callbacks::History history_;
+  GradientHook gradient_hook_;
+};
+
+}  // namespace regula

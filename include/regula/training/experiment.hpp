@@ -1,0 +1,62 @@
+#pragma once
+/// @file
+/// Experiments: a whole training run described by an experiment file (DESIGN.md, "The
+/// experiment file") and run without writing C++ (`regula fit experiment.yaml`).
+///
+/// Sections built today: `seed`, `threads`, `data` (dataset `fashion_mnist` or IDX files
+/// `{x: …, y: …}`, `limit`, `validation_split` or `validation: {x, y}`, `test: {x, y}`),
+/// `model` (`seed`, or `{layers: [...]}` of Keras-style layer configs, optional `input_shape`),
+/// `compile` (`optimizer` as a name or `{class_name, learning_rate, …}`, `loss`, `metrics`) and
+/// `fit` (`epochs`, `batch_size`, `shuffle`, `class_weight`, `validation_freq`, `initial_epoch`).
+/// The sections of later work (`augmentation`, `callbacks`, `search`) are refused with a message
+/// saying they are not built yet.
+///
+/// A run writes its run directory: `experiment.yaml` (the resolved experiment), `history.json`,
+/// `history.csv`, `test.json`; and ends by printing `test_loss: … - test_accuracy: …`.
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "regula/callbacks/history.hpp"
+#include "regula/callbacks/progbar_logger.hpp"
+#include "regula/model/model.hpp"
+
+namespace regula::experiment {
+
+/// The default experiment: the seed model on Fashion-MNIST, Adam, sparse categorical
+/// crossentropy with accuracy, 2 epochs of batch 128, validation_split 0.2, seed 1.
+nlohmann::json default_experiment();
+
+/// Reads an experiment file (YAML) and fills omitted keys from the default experiment.
+/// Throws IOError for an unreadable file and ValueError (naming the file and key) for an
+/// unknown section or key.
+nlohmann::json load(const std::string& path);
+
+/// Overlays `overrides` on `base` key by key (objects merge recursively; other values replace).
+nlohmann::json merge(nlohmann::json base, const nlohmann::json& overrides);
+
+/// Builds the model of a `model` section for inputs of `input_shape` (uncompiled).
+std::unique_ptr<Model> build_model(const nlohmann::json& model_section, const Shape& input_shape);
+
+struct RunOptions {
+  /// Where to write the run directory; empty: runs/<YYYYmmdd-HHMMSS>.
+  std::string run_dir = "";
+  /// Progress verbosity of fit (Keras's 0/1/2).
+  int verbose = 1;
+  /// Where the summary, progress and results are printed.
+  std::FILE* out = stdout;
+};
+
+struct RunResult {
+  callbacks::History history;
+  /// Loss and metrics on the test set: {"loss": …, "accuracy": …}.
+  callbacks::Logs test;
+  std::string run_dir;
+};
+
+/// Runs a (resolved) experiment end to end.
+RunResult run(const nlohmann::json& experiment, const RunOptions& options = {});
+
+}  // namespace regula::experiment

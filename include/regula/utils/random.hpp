@@ -1,0 +1,67 @@
+#pragma once
+/// @file
+/// Random numbers. One seed (`set_random_seed`, Keras's `keras.utils.set_random_seed`) sets every
+/// random stream in regula: weight initialisation, shuffling, dropout masks, augmentation.
+///
+/// Two kinds of generator:
+/// - `Rng`: a sequential generator (xoshiro256**) for things done in order on one thread:
+///   initialisers, shuffles, splits.
+/// - `CounterRng`: a counter-based generator (a keyed SplitMix64-style hash): the value at
+///   counter `i` is a pure function of (key, i), so a loop split across any number of threads
+///   draws exactly the same numbers. Dropout masks use it, which keeps training bitwise
+///   reproducible for a given seed whatever the thread count.
+
+#include <cstdint>
+#include <vector>
+
+namespace regula {
+
+/// Sets the global seed from which every generator created afterwards derives its state.
+void set_random_seed(uint64_t seed);
+/// The current global seed (0 until `set_random_seed` is called).
+uint64_t random_seed();
+/// A new key, distinct for every call, derived from the global seed (for components that need
+/// their own independent stream, e.g. each Dropout layer).
+uint64_t next_random_key();
+
+/// Mixes a 64-bit value into a well-distributed 64-bit hash (SplitMix64's finaliser).
+uint64_t mix64(uint64_t x);
+
+/// Sequential pseudo-random generator (xoshiro256**), seeded through SplitMix64.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed);
+  /// A generator seeded from `next_random_key()`.
+  static Rng from_global_seed();
+
+  uint64_t next_u64();
+  /// Uniform in [0, 1).
+  double uniform();
+  /// Uniform in [low, high).
+  double uniform(double low, double high);
+  /// Standard normal (Box-Muller).
+  double normal();
+  /// Uniform integer in [0, n).
+  uint64_t uniform_int(uint64_t n);
+  /// A uniformly random permutation of 0..n-1 (Fisher-Yates).
+  std::vector<int64_t> permutation(int64_t n);
+
+ private:
+  uint64_t s_[4];
+};
+
+/// Counter-based generator: stateless apart from its key.
+class CounterRng {
+ public:
+  explicit CounterRng(uint64_t key = 0) : key_(key) {}
+  /// 64 random bits at position `counter`.
+  uint64_t bits(uint64_t counter) const { return mix64(key_ ^ mix64(counter + 0x9E3779B97F4A7C15ull)); }
+  /// Uniform in [0, 1) with 24 bits of resolution at position `counter`.
+  float uniform(uint64_t counter) const { return static_cast<float>(bits(counter) >> 40) * 0x1.0p-24f; }
+  uint64_t key() const { return key_; }
+
+ private:
+  uint64_t key_;
+};
+
+}  // namespace regula

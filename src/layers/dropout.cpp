@@ -1,0 +1,83 @@
+#include "regula/layers/dropout.hpp"
+
+#include <cmath>
+
+#include "regula/error.hpp"
+#include "regula/utils/random.hpp"
+
+namespace regula::layers {
+
+Dropout::Dropout(double rate, DropoutOptions options)
+    : LayerBase(options.name, "dropout"), rate_(rate), options_(std::move(options)), key_(0) {
+  if (!(rate_ >= 0.0 && rate_ < 1.0))
+    throw ValueError(where() + ": rate=" + std::to_string(rate_) + " must be in [0, 1)");
+  if (options_.seed < -1)
+    throw ValueError(where() + ": seed=" + std::to_string(options_.seed) + " must be >= 0, or -1 for none");
+  key_ = options_.seed >= 0 ? mix64(static_cast<uint64_t>(options_.seed) ^ 0xD50F0A7E5EEDull) : next_random_key();
+}
+
+Shape Dropout::build_impl(const std::vector<Shape>& input_shapes) {
+  expect_inputs(input_shapes, 1);
+  return input_shapes[0];
+}
+
+void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context) {
+  const Tensor& x = *inputs[0];
+  if (!context.training || rate_ == 0.0) {
+    masked_ = false;
+    output.copy_from(x);
+    return;
+  }
+  // One 64-bit draw serves two elements (32 bits each): the hash is the cost, not the compare.
+  // An element is dropped when its 32 bits fall below rate·2³².
+  const CounterRng rng(mix64(key_ ^ mix64(context.step)));
+  const auto threshold = static_cast<uint64_t>(std::ldexp(rate_, 32));
+  const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
+  masked_ = true;
+  scale_.ensure_shape(x.shape());
+  const float* src = x.data();
+  float* dst = output.data();
+  float* mask = scale_.data();
+  const int64_t n = x.size();
+  const int64_t pairs = n / 2;
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t j = 0; j < pairs; ++j) {
+    const uint64_t bits = rng.bits(static_cast<uint64_t>(j));
+    const float m0 = (bits & 0xFFFFFFFFull) >= threshold ? keep_scale : 0.0f;
+    const float m1 = (bits >> 32) >= threshold ? keep_scale : 0.0f;
+    mask[2 * j] = m0;
+    mask[2 * j + 1] = m1;
+    dst[2 * j] = src[2 * j] * m0;
+    dst[2 * j + 1] = src[2 * j + 1] * m1;
+  }
+  if (n % 2 != 0) {
+    const uint64_t bits = rng.bits(static_cast<uint64_t>(pairs));
+    mask[n - 1] = (bits & 0xFFFFFFFFull) >= threshold ? keep_scale : 0.0f;
+    dst[n - 1] = src[n - 1] * mask[n - 1];
+  }
+}
+
+void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
+                       const std::vector<Tensor*>& grad_inputs) {
+  if (grad_inputs[0] == nullptr) return;
+  if (!masked_) {
+    grad_inputs[0]->copy_from(grad_output);
+    return;
+  }
+  const float* g = grad_output.data();
+  const float* mask = scale_.data();
+  float* dst = grad_inputs[0]->data();
+  const int64_t n = grad_output.size();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * mask[i];
+}
+
+nlohmann::json Dropout::get_config() const {
+  nlohmann::json config = Layer::get_config();
+  config["rate"] = rate_;
+  config["seed"] = options_.seed >= 0 ? nlohmann::json(options_.seed) : nlohmann::json();
+  config["noise_shape"] = nullptr;
+  return config;
+}
+
+}  // namespace regula::layers

@@ -1,0 +1,196 @@
+#include "regula/layers/layer_factory.hpp"
+
+#include <cctype>
+#include <functional>
+#include <map>
+
+#include "regula/error.hpp"
+#include "regula/io/config_reader.hpp"
+#include "regula/layers/activation.hpp"
+#include "regula/layers/batch_normalization.hpp"
+#include "regula/layers/conv2d.hpp"
+#include "regula/layers/dense.hpp"
+#include "regula/layers/dropout.hpp"
+#include "regula/layers/flatten.hpp"
+#include "regula/layers/merge.hpp"
+#include "regula/layers/pooling.hpp"
+#include "regula/layers/reshape.hpp"
+
+namespace regula::layers {
+namespace {
+
+using Reader = io::ConfigReader;
+using Factory = std::function<std::shared_ptr<Layer>(Reader&)>;
+
+Size2D size2d(Reader& r, const std::string& key, Size2D fallback) {
+  const std::vector<int64_t> v = r.get_ints(key, {fallback.h, fallback.w});
+  if (v.size() == 1) return {v[0], v[0]};
+  if (v.size() == 2) return {v[0], v[1]};
+  throw ValueError(r.where() + ": option '" + key + "' must be one integer or two");
+}
+
+regularizers::RegularizerPtr regularizer(Reader& r, const std::string& key) {
+  const auto v = r.get_json(key);
+  if (!v) return nullptr;
+  // Accept Keras's config form and the short {l2: 0.001} form of experiment files.
+  if (v->contains("class_name")) return regularizers::from_config(*v);
+  if (v->is_object()) return regularizers::l1_l2(v->value("l1", 0.0), v->value("l2", 0.0));
+  throw ValueError(r.where() + ": option '" + key + "' = " + v->dump() + " must be {l1: …, l2: …} or a Keras regularizer config");
+}
+
+std::string initializer(Reader& r, const std::string& key, const std::string& fallback) {
+  const auto v = r.get_json(key);
+  if (!v) return fallback;
+  if (v->is_string()) return v->get<std::string>();
+  if (v->is_object() && v->contains("class_name")) {
+    // Keras writes class names ("GlorotUniform"); map them to the snake_case function names.
+    std::string name = v->at("class_name").get<std::string>(), snake;
+    for (size_t i = 0; i < name.size(); ++i) {
+      const char c = name[i];
+      if (std::isupper(static_cast<unsigned char>(c)) && i > 0) snake += '_';
+      snake += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return snake;
+  }
+  throw ValueError(r.where() + ": option '" + key + "' = " + v->dump() + " must be an initializer name");
+}
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> table = {
+      {"Dense",
+       [](Reader& r) {
+         const int64_t units = r.get_int("units", 0);
+         DenseOptions o;
+         o.activation = r.get_string("activation", "linear");
+         o.use_bias = r.get_bool("use_bias", true);
+         o.kernel_initializer = initializer(r, "kernel_initializer", "glorot_uniform");
+         o.bias_initializer = initializer(r, "bias_initializer", "zeros");
+         o.kernel_regularizer = regularizer(r, "kernel_regularizer");
+         o.bias_regularizer = regularizer(r, "bias_regularizer");
+         o.activity_regularizer = regularizer(r, "activity_regularizer");
+         o.name = r.get_string("name", "");
+         return std::make_shared<Dense>(units, o);
+       }},
+      {"Conv2D",
+       [](Reader& r) {
+         const int64_t filters = r.get_int("filters", 0);
+         const Size2D kernel = size2d(r, "kernel_size", {0, 0});
+         Conv2DOptions o;
+         o.strides = size2d(r, "strides", {1, 1});
+         o.padding = r.get_string("padding", "valid");
+         o.activation = r.get_string("activation", "linear");
+         o.use_bias = r.get_bool("use_bias", true);
+         o.kernel_initializer = initializer(r, "kernel_initializer", "glorot_uniform");
+         o.bias_initializer = initializer(r, "bias_initializer", "zeros");
+         o.kernel_regularizer = regularizer(r, "kernel_regularizer");
+         o.bias_regularizer = regularizer(r, "bias_regularizer");
+         o.activity_regularizer = regularizer(r, "activity_regularizer");
+         o.name = r.get_string("name", "");
+         r.ignore({"data_format", "dilation_rate", "groups"});
+         return std::make_shared<Conv2D>(filters, kernel, o);
+       }},
+      {"MaxPooling2D",
+       [](Reader& r) {
+         const Size2D pool = size2d(r, "pool_size", {2, 2});
+         PoolingOptions o;
+         if (r.has("strides")) o.strides = size2d(r, "strides", pool);
+         o.padding = r.get_string("padding", "valid");
+         o.name = r.get_string("name", "");
+         r.ignore({"data_format"});
+         return std::make_shared<MaxPooling2D>(pool, o);
+       }},
+      {"AveragePooling2D",
+       [](Reader& r) {
+         const Size2D pool = size2d(r, "pool_size", {2, 2});
+         PoolingOptions o;
+         if (r.has("strides")) o.strides = size2d(r, "strides", pool);
+         o.padding = r.get_string("padding", "valid");
+         o.name = r.get_string("name", "");
+         r.ignore({"data_format"});
+         return std::make_shared<AveragePooling2D>(pool, o);
+       }},
+      {"GlobalAveragePooling2D",
+       [](Reader& r) {
+         GlobalPoolingOptions o;
+         o.keepdims = r.get_bool("keepdims", false);
+         o.name = r.get_string("name", "");
+         r.ignore({"data_format"});
+         return std::make_shared<GlobalAveragePooling2D>(o);
+       }},
+      {"BatchNormalization",
+       [](Reader& r) {
+         BatchNormalizationOptions o;
+         o.axis = r.get_int("axis", -1);
+         o.momentum = r.get_double("momentum", 0.99);
+         o.epsilon = r.get_double("epsilon", 1e-3);
+         o.center = r.get_bool("center", true);
+         o.scale = r.get_bool("scale", true);
+         o.beta_initializer = initializer(r, "beta_initializer", "zeros");
+         o.gamma_initializer = initializer(r, "gamma_initializer", "ones");
+         o.moving_mean_initializer = initializer(r, "moving_mean_initializer", "zeros");
+         o.moving_variance_initializer = initializer(r, "moving_variance_initializer", "ones");
+         o.name = r.get_string("name", "");
+         return std::make_shared<BatchNormalization>(o);
+       }},
+      {"Activation",
+       [](Reader& r) {
+         const std::string activation = r.get_string("activation", "");
+         return std::make_shared<Activation>(activation, ActivationOptions{.name = r.get_string("name", "")});
+       }},
+      {"Dropout",
+       [](Reader& r) {
+         const double rate = r.get_double("rate", -1.0);
+         DropoutOptions o;
+         o.seed = r.get_int("seed", -1);
+         o.name = r.get_string("name", "");
+         r.ignore({"noise_shape"});
+         return std::make_shared<Dropout>(rate, o);
+       }},
+      {"Flatten",
+       [](Reader& r) {
+         r.ignore({"data_format"});
+         return std::make_shared<Flatten>(FlattenOptions{.name = r.get_string("name", "")});
+       }},
+      {"Reshape",
+       [](Reader& r) {
+         const std::vector<int64_t> target = r.get_ints("target_shape", {});
+         return std::make_shared<Reshape>(Shape(target), ReshapeOptions{.name = r.get_string("name", "")});
+       }},
+      {"Add", [](Reader& r) { return std::make_shared<Add>(MergeOptions{.name = r.get_string("name", "")}); }},
+      {"Concatenate",
+       [](Reader& r) {
+         const int64_t axis = r.get_int("axis", -1);
+         return std::make_shared<Concatenate>(axis, MergeOptions{.name = r.get_string("name", "")});
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> known_layer_classes() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : factories()) names.push_back(name);
+  return names;
+}
+
+std::shared_ptr<Layer> layer_from_config(const nlohmann::json& spec, const std::string& where) {
+  if (!spec.is_object() || !spec.contains("class_name") || !spec.at("class_name").is_string())
+    throw ValueError(where + ": a layer needs a 'class_name' (e.g. {class_name: Dense, units: 10}), got " + spec.dump());
+  const std::string class_name = spec.at("class_name").get<std::string>();
+  const auto it = factories().find(class_name);
+  if (it == factories().end()) {
+    std::string known;
+    for (const std::string& n : known_layer_classes()) known += (known.empty() ? "" : ", ") + n;
+    throw ValueError(where + ": unknown layer class_name '" + class_name + "'; known: " + known);
+  }
+  nlohmann::json config = spec.contains("config") ? spec.at("config") : spec;
+  if (!spec.contains("config")) config.erase("class_name");
+  Reader reader(config, where + " (" + class_name + ")");
+  reader.ignore({"trainable", "dtype"});
+  std::shared_ptr<Layer> layer = it->second(reader);
+  reader.expect_all_read();
+  return layer;
+}
+
+}  // namespace regula::layers

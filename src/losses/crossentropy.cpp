@@ -1,0 +1,385 @@
+// Crossentropy losses with Keras 3's numerics (keras/src/losses/losses.py and the numpy/jax
+// backends' nn.py):
+// - probabilities are normalised by their row sum, then clipped to [1e-7, 1 − 1e-7] before the
+//   log (categorical and sparse); binary clips each probability;
+// - logits go through a stable log-softmax (categorical, sparse) or the stable
+//   max(z, 0) − z·y + log(1 + e^−|z|) (binary, TensorFlow's sigmoid_cross_entropy_with_logits);
+// - label smoothing is applied to the labels before the crossentropy.
+// Losses are accumulated in double: a float sum over 10⁵ classes would lose the small terms.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "regula/error.hpp"
+#include "regula/losses/loss.hpp"
+
+namespace regula::losses {
+namespace {
+
+// Keras's backend.epsilon().
+constexpr double kEpsilon = 1e-7;
+// Below this many elements the OpenMP team costs more than it saves.
+constexpr int64_t kParallelElements = 1 << 15;
+
+double weight_of(const float* sample_weight, int64_t i) {
+  return sample_weight == nullptr ? 1.0 : static_cast<double>(sample_weight[i]);
+}
+
+// Keras's squeeze_or_expand_to_same_rank: labels (N,) fit predictions (N, 1) and the reverse.
+bool same_up_to_trailing_one(const Shape& a, const Shape& b) {
+  if (a == b) return true;
+  const auto& da = a.dims();
+  const auto& db = b.dims();
+  if (da.size() == db.size() + 1 && da.back() == 1) return std::equal(db.begin(), db.end(), da.begin());
+  if (db.size() == da.size() + 1 && db.back() == 1) return std::equal(da.begin(), da.end(), db.begin());
+  return false;
+}
+
+void check_label_smoothing(const std::string& loss, double s) {
+  if (!(s >= 0.0 && s <= 1.0))
+    throw ValueError(fmt::format("{}: label_smoothing={} is out of range; allowed: a float in [0, 1]", loss, s));
+}
+
+void check_batch(const std::string& loss, const Tensor& y_true, const Tensor& y_pred, int min_pred_rank,
+                 const char* expected) {
+  if (y_pred.rank() < min_pred_rank || y_pred.size() == 0)
+    throw ShapeError(fmt::format("{}: y_pred has shape {}; expected {}", loss, y_pred.shape().to_string(), expected));
+  if (y_true.rank() < 1 || y_true.dim(0) != y_pred.dim(0))
+    throw ShapeError(fmt::format("{}: y_true of shape {} does not fit y_pred of shape {}: the batch sizes differ",
+                                 loss, y_true.shape().to_string(), y_pred.shape().to_string()));
+}
+
+void prepare_grad(const Tensor& y_pred, Tensor& grad) {
+  if (grad.shape() != y_pred.shape() || grad.empty()) grad.ensure_shape(y_pred.shape());
+}
+
+/// categorical_crossentropy and sparse_categorical_crossentropy: one implementation, the labels
+/// of a row being either dense or a class index.
+class SoftmaxCrossentropy final : public Loss {
+ public:
+  SoftmaxCrossentropy(bool sparse, CrossentropyOptions options) : sparse_(sparse), options_(options) {
+    check_label_smoothing(name(), options.label_smoothing);
+  }
+
+  std::string name() const override {
+    return sparse_ ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
+  }
+
+  void validate(const Tensor& y_true, const Tensor& y_pred) const override {
+    const Geometry g = geometry(y_true, y_pred);
+    if (sparse_) check_labels(y_true, y_pred, g);
+  }
+
+  void per_sample(const Tensor& y_true, const Tensor& y_pred, float* out) const override {
+    const Geometry g = geometry(y_true, y_pred);
+    if (sparse_) check_labels(y_true, y_pred, g);
+    const float* p = y_pred.data();
+    const bool logits = options_.from_logits;
+#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
+    for (int64_t i = 0; i < g.samples; ++i) {
+      double total = 0.0;
+      for (int64_t r = i * g.rows_per_sample; r < (i + 1) * g.rows_per_sample; ++r) {
+        const RowTarget t = target(y_true, r, g.classes);
+        const float* row = p + r * g.classes;
+        total += logits ? row_loss_logits(row, t, g.classes) : row_loss_probabilities(row, t, g.classes);
+      }
+      out[i] = static_cast<float>(total / static_cast<double>(g.rows_per_sample));
+    }
+  }
+
+  void gradient(const Tensor& y_true, const Tensor& y_pred, const float* sample_weight, float scale,
+                Tensor& grad) const override {
+    const Geometry g = geometry(y_true, y_pred);
+    if (sparse_) check_labels(y_true, y_pred, g);
+    prepare_grad(y_pred, grad);
+    const float* p = y_pred.data();
+    float* d = grad.data();
+    const bool logits = options_.from_logits;
+#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
+    for (int64_t i = 0; i < g.samples; ++i) {
+      const double c = scale * weight_of(sample_weight, i) / static_cast<double>(g.rows_per_sample);
+      for (int64_t r = i * g.rows_per_sample; r < (i + 1) * g.rows_per_sample; ++r) {
+        const RowTarget t = target(y_true, r, g.classes);
+        const float* row = p + r * g.classes;
+        float* drow = d + r * g.classes;
+        if (logits)
+          row_grad_softmax(row, /*row_is_logits=*/true, t, g.classes, c, drow);
+        else
+          row_grad_probabilities(row, t, g.classes, c, drow);
+      }
+    }
+  }
+
+  bool fuses_with_softmax() const override { return !options_.from_logits; }
+
+  void gradient_wrt_logits(const Tensor& y_true, const Tensor& y_pred, const float* sample_weight, float scale,
+                           Tensor& grad) const override {
+    if (options_.from_logits) Loss::gradient_wrt_logits(y_true, y_pred, sample_weight, scale, grad);
+    const Geometry g = geometry(y_true, y_pred);
+    if (sparse_) check_labels(y_true, y_pred, g);
+    prepare_grad(y_pred, grad);
+    const float* p = y_pred.data();
+    float* d = grad.data();
+#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
+    for (int64_t i = 0; i < g.samples; ++i) {
+      const double c = scale * weight_of(sample_weight, i) / static_cast<double>(g.rows_per_sample);
+      for (int64_t r = i * g.rows_per_sample; r < (i + 1) * g.rows_per_sample; ++r) {
+        row_grad_softmax(p + r * g.classes, /*row_is_logits=*/false, target(y_true, r, g.classes), g.classes, c,
+                         d + r * g.classes);
+      }
+    }
+  }
+
+  nlohmann::json get_config() const override {
+    return {{"name", name()}, {"from_logits", options_.from_logits}, {"label_smoothing", options_.label_smoothing}};
+  }
+
+ private:
+  // A batch is `samples` samples of `rows_per_sample` rows of `classes` scores: (N, C) has one
+  // row a sample; (N, T, C) has T, whose losses Keras averages ("sum_over_batch_size" divides by
+  // every element of the (N, T) loss, which for per-sample weights is the mean over T).
+  struct Geometry {
+    int64_t samples;
+    int64_t rows_per_sample;
+    int64_t classes;
+  };
+
+  // The smoothed labels of one row: t_j = keep · y_j + add (y one-hot for sparse labels).
+  struct RowTarget {
+    const float* dense;  // null for a sparse label
+    int64_t label;
+    double keep;
+    double add;
+    double sum;  // Σ_j t_j
+    double at(int64_t j) const {
+      const double y = dense != nullptr ? static_cast<double>(dense[j]) : (j == label ? 1.0 : 0.0);
+      return keep * y + add;
+    }
+  };
+
+  Geometry geometry(const Tensor& y_true, const Tensor& y_pred) const {
+    check_batch(name(), y_true, y_pred, 2, "(batch, classes)");
+    const Shape& ps = y_pred.shape();
+    const int64_t classes = ps[ps.rank() - 1];
+    if (classes < 1)
+      throw ShapeError(fmt::format("{}: y_pred of shape {} has no classes", name(), ps.to_string()));
+    const std::vector<int64_t> lead(ps.dims().begin(), ps.dims().end() - 1);
+    if (sparse_) {
+      if (!same_up_to_trailing_one(y_true.shape(), Shape(lead))) {
+        std::string hint;
+        if (y_true.shape() == ps && classes > 1)
+          hint = " (these labels look one-hot: use categorical_crossentropy)";
+        std::vector<int64_t> with_one = lead;
+        with_one.push_back(1);
+        throw ShapeError(fmt::format("{}: y_true of shape {} does not fit y_pred of shape {}: expected class "
+                                     "indices of shape {} or {}{}",
+                                     name(), y_true.shape().to_string(), ps.to_string(), Shape(lead).to_string(),
+                                     Shape(with_one).to_string(),
+                                     hint));
+      }
+    } else if (y_true.shape() != ps) {
+      std::string hint;
+      if (same_up_to_trailing_one(y_true.shape(), Shape(lead)) && classes > 1)
+        hint = " (these labels look like class indices: use sparse_categorical_crossentropy)";
+      throw ShapeError(fmt::format("{}: y_true of shape {} does not fit y_pred of shape {}: expected one-hot "
+                                   "labels of the same shape{}",
+                                   name(), y_true.shape().to_string(), ps.to_string(), hint));
+    }
+    // check_batch rejected empty predictions, so samples > 0.
+    const int64_t samples = ps[0];
+    return {samples, y_pred.size() / classes / samples, classes};
+  }
+
+  // Serial, before any parallel loop: an exception must not escape an OpenMP region.
+  void check_labels(const Tensor& y_true, const Tensor& y_pred, const Geometry& g) const {
+    const float* y = y_true.data();
+    const int64_t n = g.samples * g.rows_per_sample;
+    for (int64_t r = 0; r < n; ++r) {
+      const float v = y[r];
+      if (!(v >= 0.0f && v < static_cast<float>(g.classes) && std::floor(v) == v)) {
+        const std::string what = (std::isfinite(v) && std::floor(v) == v) ? "is out of range" : "is not an integer";
+        throw ValueError(fmt::format("{}: label {} of sample {} {}; allowed: class indices 0 to {} (integers in "
+                                     "[0, {})) for y_pred of shape {}",
+                                     name(), v, r / g.rows_per_sample, what, g.classes - 1, g.classes,
+                                     y_pred.shape().to_string()));
+      }
+    }
+  }
+
+  RowTarget target(const Tensor& y_true, int64_t row, int64_t classes) const {
+    const double s = options_.label_smoothing;
+    RowTarget t{nullptr, 0, 1.0 - s, s / static_cast<double>(classes), 0.0};
+    if (sparse_) {
+      t.label = static_cast<int64_t>(y_true.data()[row]);
+      t.sum = t.keep + s;
+    } else {
+      t.dense = y_true.data() + row * classes;
+      double y_sum = 0.0;
+      for (int64_t j = 0; j < classes; ++j) y_sum += t.dense[j];
+      t.sum = t.keep * y_sum + s;
+    }
+    return t;
+  }
+
+  // −Σ t_j log clip(p_j / Σp): Keras normalises the row before clipping.
+  static double row_loss_probabilities(const float* p, const RowTarget& t, int64_t classes) {
+    double s = 0.0;
+    for (int64_t j = 0; j < classes; ++j) s += p[j];
+    double loss = 0.0;
+    for (int64_t j = 0; j < classes; ++j) {
+      const double tj = t.at(j);
+      if (tj == 0.0) continue;  // 0 · log(q) is 0 even for a NaN-free but tiny q
+      const double q = std::clamp(static_cast<double>(p[j]) / s, kEpsilon, 1.0 - kEpsilon);
+      loss -= tj * std::log(q);
+    }
+    return loss;
+  }
+
+  // −Σ t_j log_softmax(z)_j = Σt · (m + lse) − Σ t_j z_j, with m the row maximum.
+  static double row_loss_logits(const float* z, const RowTarget& t, int64_t classes) {
+    const double m = *std::max_element(z, z + classes);
+    double e = 0.0;
+    for (int64_t j = 0; j < classes; ++j) e += std::exp(static_cast<double>(z[j]) - m);
+    const double lse = std::log(e);
+    double tz = 0.0;
+    for (int64_t j = 0; j < classes; ++j) tz += t.at(j) * static_cast<double>(z[j]);
+    return t.sum * (m + lse) - tz;
+  }
+
+  // ∂/∂p_k of −Σ t_j log clip(q_j), q = p / s: with a_j = −t_j / q_j where the clip passes the
+  // gradient (0 where it clips), ∂l/∂p_k = (a_k − Σ_j a_j q_j) / s.
+  static void row_grad_probabilities(const float* p, const RowTarget& t, int64_t classes, double c, float* d) {
+    double s = 0.0;
+    for (int64_t j = 0; j < classes; ++j) s += p[j];
+    double dot = 0.0;  // Σ_j a_j q_j = −Σ_{unclipped j} t_j
+    for (int64_t j = 0; j < classes; ++j) {
+      const double q = static_cast<double>(p[j]) / s;
+      if (q >= kEpsilon && q <= 1.0 - kEpsilon) dot -= t.at(j);
+    }
+    for (int64_t k = 0; k < classes; ++k) {
+      const double q = static_cast<double>(p[k]) / s;
+      const double a = (q >= kEpsilon && q <= 1.0 - kEpsilon) ? -t.at(k) / q : 0.0;
+      d[k] = static_cast<float>(c * (a - dot) / s);
+    }
+  }
+
+  // ∂l/∂z_k = softmax(z)_k · Σt − t_k (= p − t for labels that sum to 1). For the fused case the
+  // row already holds softmax(z); the clip of the unfused loss is ignored there, which changes
+  // the gradient only where a probability is below 1e-7 or above 1 − 1e-7.
+  static void row_grad_softmax(const float* row, bool row_is_logits, const RowTarget& t, int64_t classes, double c,
+                               float* d) {
+    if (row_is_logits) {
+      const double m = *std::max_element(row, row + classes);
+      double e = 0.0;
+      for (int64_t j = 0; j < classes; ++j) e += std::exp(static_cast<double>(row[j]) - m);
+      for (int64_t k = 0; k < classes; ++k) {
+        const double pk = std::exp(static_cast<double>(row[k]) - m) / e;
+        d[k] = static_cast<float>(c * (pk * t.sum - t.at(k)));
+      }
+    } else {
+      for (int64_t k = 0; k < classes; ++k) d[k] = static_cast<float>(c * (row[k] * t.sum - t.at(k)));
+    }
+  }
+
+  bool sparse_;
+  CrossentropyOptions options_;
+};
+
+/// binary_crossentropy: elementwise, averaged over every element of a sample.
+class BinaryCrossentropy final : public Loss {
+ public:
+  explicit BinaryCrossentropy(CrossentropyOptions options) : options_(options) {
+    check_label_smoothing(name(), options.label_smoothing);
+  }
+
+  std::string name() const override { return "binary_crossentropy"; }
+
+  void validate(const Tensor& y_true, const Tensor& y_pred) const override { (void)per_sample_count(y_true, y_pred); }
+
+  void per_sample(const Tensor& y_true, const Tensor& y_pred, float* out) const override {
+    const int64_t m = per_sample_count(y_true, y_pred);
+    const int64_t n = y_pred.dim(0);
+    const float* y = y_true.data();
+    const float* p = y_pred.data();
+    const double keep = 1.0 - options_.label_smoothing, add = 0.5 * options_.label_smoothing;
+    const bool logits = options_.from_logits;
+#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
+    for (int64_t i = 0; i < n; ++i) {
+      double total = 0.0;
+      for (int64_t k = i * m; k < (i + 1) * m; ++k) {
+        const double t = keep * y[k] + add;
+        const double v = p[k];
+        if (logits) {
+          total += std::max(v, 0.0) - v * t + std::log1p(std::exp(-std::fabs(v)));
+        } else {
+          const double q = std::clamp(v, kEpsilon, 1.0 - kEpsilon);
+          total -= t * std::log(q) + (1.0 - t) * std::log(1.0 - q);
+        }
+      }
+      out[i] = static_cast<float>(total / static_cast<double>(m));
+    }
+  }
+
+  void gradient(const Tensor& y_true, const Tensor& y_pred, const float* sample_weight, float scale,
+                Tensor& grad) const override {
+    const int64_t m = per_sample_count(y_true, y_pred);
+    const int64_t n = y_pred.dim(0);
+    prepare_grad(y_pred, grad);
+    const float* y = y_true.data();
+    const float* p = y_pred.data();
+    float* d = grad.data();
+    const double keep = 1.0 - options_.label_smoothing, add = 0.5 * options_.label_smoothing;
+    const bool logits = options_.from_logits;
+#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
+    for (int64_t i = 0; i < n; ++i) {
+      const double c = scale * weight_of(sample_weight, i) / static_cast<double>(m);
+      for (int64_t k = i * m; k < (i + 1) * m; ++k) {
+        const double t = keep * y[k] + add;
+        const double v = p[k];
+        double g;
+        if (logits) {
+          g = 1.0 / (1.0 + std::exp(-v)) - t;
+        } else {
+          // The clip passes no gradient where it clips (as the autodiff of Keras's clip does).
+          g = (v >= kEpsilon && v <= 1.0 - kEpsilon) ? (v - t) / (v * (1.0 - v)) : 0.0;
+        }
+        d[k] = static_cast<float>(c * g);
+      }
+    }
+  }
+
+  nlohmann::json get_config() const override {
+    return {{"name", name()}, {"from_logits", options_.from_logits}, {"label_smoothing", options_.label_smoothing}};
+  }
+
+ private:
+  int64_t per_sample_count(const Tensor& y_true, const Tensor& y_pred) const {
+    check_batch(name(), y_true, y_pred, 1, "(batch, ...) with at least one value a sample");
+    if (!same_up_to_trailing_one(y_true.shape(), y_pred.shape()))
+      throw ShapeError(fmt::format("{}: y_true of shape {} does not fit y_pred of shape {}: expected labels of "
+                                   "the same shape (a trailing axis of 1 may be left out)",
+                                   name(), y_true.shape().to_string(), y_pred.shape().to_string()));
+    return y_pred.size() / y_pred.dim(0);  // check_batch rejected empty predictions
+  }
+
+  CrossentropyOptions options_;
+};
+
+}  // namespace
+
+LossPtr categorical_crossentropy(CrossentropyOptions options) {
+  return std::make_shared<SoftmaxCrossentropy>(false, options);
+}
+
+LossPtr sparse_categorical_crossentropy(CrossentropyOptions options) {
+  return std::make_shared<SoftmaxCrossentropy>(true, options);
+}
+
+LossPtr binary_crossentropy(CrossentropyOptions options) { return std::make_shared<BinaryCrossentropy>(options); }
+
+}  // namespace regula::losses

@@ -1,0 +1,41 @@
+#pragma once
+// The executable form of a Functional model: nodes in topological order with the buffers each
+// step reuses (so steady-state training allocates nothing).
+
+#include <memory>
+#include <vector>
+
+#include "regula/layers/layer.hpp"
+#include "regula/model/model.hpp"
+#include "regula/model/symbolic_tensor.hpp"
+
+namespace regula {
+
+struct Model::Graph {
+  /// Nodes in topological order; nodes[0] is the input.
+  std::vector<std::shared_ptr<model::Node>> nodes;
+  /// For each node, the indices of its input nodes.
+  std::vector<std::vector<size_t>> inputs;
+  /// Whether the gradient with respect to a node's output is needed (it or an ancestor has
+  /// trainable weights).
+  std::vector<bool> requires_grad;
+  /// Every trainable weight in layer order (addresses are stable: layers keep weights in a deque).
+  std::vector<layers::Weight*> trainable_weights;
+
+  // Buffers reused across steps.
+  std::vector<Tensor> outputs;        // forward values per node
+  std::vector<Tensor> grads;          // ∂loss/∂output per node
+  std::vector<Tensor> scratch_grads;  // a consumer's contribution before it is summed in
+  std::vector<bool> grad_written;
+  Tensor activity_grad;               // activity-regularizer gradient of a fused softmax output
+  std::vector<float> per_sample_loss;
+
+  /// Builds the graph that computes `output` from `input`.
+  Graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output);
+
+  layers::Layer& layer(size_t i) const { return *nodes[i]->layer; }
+  size_t size() const { return nodes.size(); }
+  const Tensor& output() const { return outputs.back(); }
+};
+
+}  // namespace regula

@@ -1,0 +1,257 @@
+#include "regula/model/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "regula/error.hpp"
+#include "regula/layers/activations.hpp"
+#include "src/model/graph.hpp"
+
+namespace regula {
+
+losses::LossPtr LossSpec::resolve() const {
+  if (loss) return loss;
+  if (name.empty()) throw ValueError("compile: no loss given; name one, e.g. .loss = \"sparse_categorical_crossentropy\"");
+  return losses::get(name);
+}
+
+optimizers::OptimizerPtr OptimizerSpec::resolve() const { return optimizer ? optimizer : optimizers::get(name); }
+
+Model::Model(const model::SymbolicTensor& input, const model::SymbolicTensor& output, std::string name)
+    : name_(std::move(name)), graph_(std::make_unique<Graph>(input, output)) {}
+
+Model::Model(std::string name) : name_(std::move(name)) {}
+
+Model::~Model() = default;
+
+void Model::set_graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output) {
+  graph_ = std::make_unique<Graph>(input, output);
+  if (compiled()) configure_output_fusion();
+}
+
+void Model::configure_output_fusion() {
+  // A crossentropy on a final softmax is differentiated with respect to the logits (p − y):
+  // exact, and stable where the softmax saturates.
+  for (size_t i = 1; i < graph_->size(); ++i) graph_->layer(i).set_grad_output_is_logits(false);
+  layers::Layer& last = graph_->layer(graph_->size() - 1);
+  last.set_grad_output_is_logits(last.ends_in_softmax() && loss_->fuses_with_softmax());
+}
+
+void Model::require_graph(const char* what) const {
+  if (!graph_) throw StateError(std::string(what) + ": the model has no layers yet; add an Input(shape) and layers first");
+}
+
+void Model::require_compiled(const char* what) const {
+  require_graph(what);
+  if (!compiled())
+    throw StateError(std::string(what) + ": the model must be compiled first: call model.compile({.optimizer = …, .loss = …})");
+}
+
+void Model::compile(CompileOptions options) {
+  require_graph("compile");
+  losses::LossPtr loss = options.loss.resolve();
+  optimizers::OptimizerPtr optimizer = options.optimizer.resolve();
+  std::vector<metrics::MetricPtr> resolved;
+  for (const std::string& m : options.metrics) resolved.push_back(metrics::get(m, *loss));
+  loss_ = std::move(loss);
+  optimizer_ = std::move(optimizer);
+  metrics_ = std::move(resolved);
+  configure_output_fusion();
+}
+
+optimizers::Optimizer& Model::optimizer() const {
+  require_compiled("optimizer");
+  return *optimizer_;
+}
+
+const losses::Loss& Model::loss() const {
+  require_compiled("loss");
+  return *loss_;
+}
+
+std::vector<layers::Layer*> Model::layers() const {
+  std::vector<layers::Layer*> out;
+  if (graph_)
+    for (const auto& node : graph_->nodes) out.push_back(node->layer.get());
+  return out;
+}
+
+layers::Layer& Model::get_layer(const std::string& name) const {
+  std::string known;
+  for (layers::Layer* l : layers()) {
+    if (l->name() == name) return *l;
+    known += (known.empty() ? "" : ", ") + l->name();
+  }
+  throw ValueError("get_layer: no layer named '" + name + "' in model '" + name_ + "'; layers: " + known);
+}
+
+const Shape& Model::input_shape() const {
+  require_graph("input_shape");
+  return graph_->nodes.front()->shape;
+}
+
+const Shape& Model::output_shape() const {
+  require_graph("output_shape");
+  return graph_->nodes.back()->shape;
+}
+
+int64_t Model::count_params() const {
+  int64_t n = 0;
+  for (layers::Layer* l : layers()) n += l->count_params();
+  return n;
+}
+
+int64_t Model::count_trainable_params() const {
+  int64_t n = 0;
+  for (layers::Layer* l : layers()) n += l->count_trainable_params();
+  return n;
+}
+
+std::vector<Tensor> Model::get_weights() const {
+  std::vector<Tensor> out;
+  for (layers::Layer* l : layers())
+    for (const layers::Weight& w : l->weights()) out.push_back(w.value.clone());
+  return out;
+}
+
+void Model::set_weights(const std::vector<Tensor>& weights) {
+  std::vector<layers::Weight*> targets;
+  for (layers::Layer* l : layers())
+    for (layers::Weight& w : l->weights()) targets.push_back(&w);
+  if (weights.size() != targets.size())
+    throw ShapeError("set_weights: model '" + name_ + "' has " + std::to_string(targets.size()) + " weights, " +
+                     std::to_string(weights.size()) + " were given");
+  size_t i = 0;
+  for (layers::Layer* l : layers())
+    for (const layers::Weight& w : l->weights()) {
+      if (weights[i].shape() != w.value.shape())
+        throw ShapeError("set_weights: " + l->class_name() + " '" + l->name() + "' weight '" + w.name + "' has shape " +
+                         w.value.shape().to_string() + ", the given tensor has shape " + weights[i].shape().to_string());
+      ++i;
+    }
+  for (i = 0; i < targets.size(); ++i) targets[i]->value.copy_from(weights[i]);
+}
+
+const std::vector<layers::Weight*>& Model::trainable_weights() const {
+  require_graph("trainable_weights");
+  return graph_->trainable_weights;
+}
+
+void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
+  Graph& g = *graph_;
+  const int64_t batch = x.dim(0);
+  g.outputs[0] = x;
+  std::vector<const Tensor*> in;
+  for (size_t i = 1; i < g.size(); ++i) {
+    in.clear();
+    for (size_t j : g.inputs[i]) in.push_back(&g.outputs[j]);
+    g.outputs[i].ensure_shape(g.nodes[i]->shape.with_batch(batch));
+    g.layer(i).forward(in, g.outputs[i], context);
+  }
+}
+
+const Tensor& Model::predict_on_batch(const Tensor& x) {
+  require_graph("predict_on_batch");
+  forward(x, {.training = false, .step = 0});
+  return graph_->output();
+}
+
+double Model::regularization_penalty_and_gradients() {
+  double penalty = 0.0;
+  for (layers::Weight* w : trainable_weights())
+    if (w->regularizer) {
+      penalty += w->regularizer->penalty(w->value);
+      w->regularizer->add_gradient(w->value, 1.0f, w->gradient);
+    }
+  return penalty;
+}
+
+void Model::backward(const Tensor& y, const float* sample_weight, double& regularization_loss) {
+  Graph& g = *graph_;
+  const size_t last = g.size() - 1;
+  const Tensor& y_pred = g.outputs[last];
+  const int64_t batch = y_pred.dim(0);
+  const float scale = 1.0f / static_cast<float>(batch);
+  layers::Layer& last_layer = g.layer(last);
+  const bool fused = last_layer.grad_output_is_logits();
+
+  std::fill(g.grad_written.begin(), g.grad_written.end(), false);
+  g.grads[last].ensure_shape(y_pred.shape());
+  if (fused)
+    loss_->gradient_wrt_logits(y, y_pred, sample_weight, scale, g.grads[last]);
+  else
+    loss_->gradient(y, y_pred, sample_weight, scale, g.grads[last]);
+  g.grad_written[last] = true;
+
+  std::vector<const Tensor*> in;
+  std::vector<Tensor*> grad_in;
+  for (size_t i = last; i >= 1; --i) {
+    layers::Layer& layer = g.layer(i);
+    if (!g.grad_written[i]) continue;
+    // Keras adds activity_regularizer(output) / batch_size to the loss.
+    if (const auto& reg = layer.activity_regularizer()) {
+      regularization_loss += reg->penalty(g.outputs[i]) * scale;
+      if (i == last && fused) {
+        g.activity_grad.ensure_shape(y_pred.shape());
+        g.activity_grad.fill(0.0f);
+        reg->add_gradient(y_pred, scale, g.activity_grad);
+        layers::activation_backward(layers::ActivationKind::softmax, Tensor(), y_pred, g.activity_grad, g.activity_grad);
+        float* dst = g.grads[i].data();
+        const float* src = g.activity_grad.data();
+        for (int64_t k = 0; k < y_pred.size(); ++k) dst[k] += src[k];
+      } else {
+        reg->add_gradient(g.outputs[i], scale, g.grads[i]);
+      }
+    }
+    in.clear();
+    grad_in.clear();
+    for (size_t j : g.inputs[i]) {
+      in.push_back(&g.outputs[j]);
+      Tensor* target = nullptr;
+      if (g.requires_grad[j]) {
+        target = g.grad_written[j] ? &g.scratch_grads[j] : &g.grads[j];
+        target->ensure_shape(g.outputs[j].shape());
+      }
+      grad_in.push_back(target);
+    }
+    layer.backward(in, g.outputs[i], g.grads[i], grad_in);
+    for (size_t k = 0; k < g.inputs[i].size(); ++k) {
+      const size_t j = g.inputs[i][k];
+      if (grad_in[k] == nullptr) continue;
+      if (grad_in[k] == &g.scratch_grads[j]) {
+        float* dst = g.grads[j].data();
+        const float* src = g.scratch_grads[j].data();
+        for (int64_t e = 0; e < g.grads[j].size(); ++e) dst[e] += src[e];
+      }
+      g.grad_written[j] = true;
+    }
+  }
+  regularization_loss += regularization_penalty_and_gradients();
+}
+
+double Model::train_on_batch(const Tensor& x, const Tensor& y, const float* sample_weight) {
+  require_compiled("train_on_batch");
+  Graph& g = *graph_;
+  forward(x, {.training = true, .step = static_cast<uint64_t>(optimizer_->iterations())});
+  const Tensor& y_pred = g.output();
+  const int64_t batch = y_pred.dim(0);
+  loss_->validate(y, y_pred);
+  g.per_sample_loss.resize(static_cast<size_t>(batch));
+  loss_->per_sample(y, y_pred, g.per_sample_loss.data());
+  double data_loss = 0.0;
+  for (int64_t i = 0; i < batch; ++i)
+    data_loss += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) * (sample_weight ? sample_weight[i] : 1.0f);
+  data_loss /= static_cast<double>(batch);
+  for (const metrics::MetricPtr& m : metrics_) m->update(y, y_pred);
+
+  double regularization_loss = 0.0;
+  backward(y, sample_weight, regularization_loss);
+  const double total = data_loss + regularization_loss;
+  if (!std::isfinite(total)) return total;  // the caller reports it; the weights stay as they were
+  const std::vector<layers::Weight*>& weights = trainable_weights();
+  if (gradient_hook_) gradient_hook_(weights);
+  optimizer_->apply(weights);
+  return total;
+}
+
+}  // namespace regula

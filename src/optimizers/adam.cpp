@@ -1,0 +1,92 @@
+// Adam with Keras 3's update_step (keras/src/optimizers/adam.py): ε is added to √v after the
+// bias correction has been folded into the step size α.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+#include "regula/error.hpp"
+#include "regula/optimizers/optimizer.hpp"
+
+namespace regula::optimizers {
+namespace {
+
+constexpr int64_t kParallelElements = 1 << 16;
+
+void check(const char* option, double value, bool ok, const char* allowed) {
+  if (!ok) throw ValueError(fmt::format("Adam: {}={} is out of range; allowed: {}", option, value, allowed));
+}
+
+class AdamImpl final : public Optimizer {
+ public:
+  explicit AdamImpl(AdamOptions options) : Optimizer(options.learning_rate), options_(options) {}
+
+  std::string name() const override { return "adam"; }
+
+  nlohmann::json get_config() const override {
+    nlohmann::json config = Optimizer::get_config();
+    config["beta_1"] = options_.beta_1;
+    config["beta_2"] = options_.beta_2;
+    config["epsilon"] = options_.epsilon;
+    config["amsgrad"] = options_.amsgrad;
+    return config;
+  }
+
+ protected:
+  void build(const std::vector<layers::Weight*>& weights) override {
+    for (layers::Weight* w : weights) add_slot(w->value);  // momentums
+    for (layers::Weight* w : weights) add_slot(w->value);  // velocities
+    if (options_.amsgrad)
+      for (layers::Weight* w : weights) add_slot(w->value);  // velocity_hats
+  }
+
+  void update(size_t index, layers::Weight& weight, int64_t step) override {
+    const size_t per = options_.amsgrad ? 3 : 2;
+    const double t = static_cast<double>(step);
+    const float alpha = static_cast<float>(learning_rate() * std::sqrt(1.0 - std::pow(options_.beta_2, t)) /
+                                           (1.0 - std::pow(options_.beta_1, t)));
+    const float one_minus_b1 = static_cast<float>(1.0 - options_.beta_1);
+    const float one_minus_b2 = static_cast<float>(1.0 - options_.beta_2);
+    const float eps = static_cast<float>(options_.epsilon);
+    const int64_t n = weight.value.size();
+    float* w = weight.value.data();
+    const float* g = weight.gradient.data();
+    float* m = slot(index, per, 0).data();
+    float* v = slot(index, per, 1).data();
+    if (options_.amsgrad) {
+      float* vhat = slot(index, per, 2).data();
+#pragma omp parallel for simd if (n > kParallelElements)
+      for (int64_t i = 0; i < n; ++i) {
+        m[i] += (g[i] - m[i]) * one_minus_b1;
+        v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+        vhat[i] = std::max(vhat[i], v[i]);
+        w[i] -= m[i] * alpha / (std::sqrt(vhat[i]) + eps);
+      }
+    } else {
+#pragma omp parallel for simd if (n > kParallelElements)
+      for (int64_t i = 0; i < n; ++i) {
+        m[i] += (g[i] - m[i]) * one_minus_b1;
+        v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+        w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
+      }
+    }
+  }
+
+ private:
+  AdamOptions options_;
+};
+
+}  // namespace
+
+OptimizerPtr Adam(AdamOptions options) {
+  check("learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
+        "finite and >= 0");
+  check("beta_1", options.beta_1, options.beta_1 >= 0.0 && options.beta_1 < 1.0, "a float in [0, 1)");
+  check("beta_2", options.beta_2, options.beta_2 >= 0.0 && options.beta_2 < 1.0, "a float in [0, 1)");
+  check("epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
+  return std::make_shared<AdamImpl>(options);
+}
+
+}  // namespace regula::optimizers

@@ -1,0 +1,218 @@
+#include "regula/optimizers/optimizer.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <set>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "regula/error.hpp"
+
+namespace regula::optimizers {
+
+Optimizer::Optimizer(double learning_rate) : learning_rate_(learning_rate) {
+  // The factories validate with the optimizer's name first; this guards direct subclasses.
+  if (!(std::isfinite(learning_rate) && learning_rate >= 0.0))
+    throw ValueError(fmt::format("Optimizer: learning_rate={} is out of range; allowed: finite and >= 0", learning_rate));
+}
+
+void Optimizer::set_learning_rate(double learning_rate) {
+  if (!(std::isfinite(learning_rate) && learning_rate >= 0.0))
+    throw ValueError(fmt::format("{}: learning_rate={} is out of range; allowed: finite and >= 0", name(),
+                                 learning_rate));
+  learning_rate_ = learning_rate;
+}
+
+void Optimizer::build_for(const std::vector<layers::Weight*>& weights) {
+  if (built_) return;
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (weights[i] == nullptr) throw ValueError(fmt::format("{}: weight {} of the list is null", name(), i));
+  slots_.clear();
+  num_weights_ = weights.size();
+  build(weights);
+  built_ = true;
+}
+
+void Optimizer::apply(const std::vector<layers::Weight*>& weights) {
+  build_for(weights);
+  if (weights.size() != num_weights_)
+    throw StateError(fmt::format("{}: apply got {} weights but was built for {}; the list of weights must stay the "
+                                 "same from step to step",
+                                 name(), weights.size(), num_weights_));
+  // Check every weight before touching any, so that a bad gradient leaves no half-applied step.
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const layers::Weight* w = weights[i];
+    if (w == nullptr) throw ValueError(fmt::format("{}: weight {} of the list is null", name(), i));
+    if (!w->trainable) continue;
+    if (w->gradient.size() != w->value.size() || w->gradient.empty() != w->value.empty())
+      throw ShapeError(fmt::format("{}: weight '{}' of shape {} has a gradient of shape {}", name(), w->name,
+                                   w->value.shape().to_string(), w->gradient.shape().to_string()));
+  }
+  const int64_t step = iterations_ + 1;
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (weights[i]->trainable && weights[i]->value.size() > 0) update(i, *weights[i], step);
+  ++iterations_;
+}
+
+std::vector<Tensor*> Optimizer::variables() {
+  std::vector<Tensor*> out;
+  out.reserve(slots_.size());
+  for (Tensor& t : slots_) out.push_back(&t);
+  return out;
+}
+
+nlohmann::json Optimizer::get_config() const { return {{"name", name()}, {"learning_rate", learning_rate_}}; }
+
+Tensor& Optimizer::add_slot(const Tensor& like) {
+  slots_.emplace_back(like.shape());
+  return slots_.back();
+}
+
+Tensor& Optimizer::slot(size_t index, size_t slots_per_weight, size_t slot) {
+  (void)slots_per_weight;  // the kind-major layout needs the weight count, not the slots per weight
+  return slots_[slot * num_weights_ + index];
+}
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Reads the options of one optimizer from a JSON object and rejects what it does not know.
+class ConfigReader {
+ public:
+  ConfigReader(std::string optimizer, nlohmann::json options)
+      : optimizer_(std::move(optimizer)), options_(std::move(options)) {}
+
+  double number(const char* key, double fallback) {
+    known_.insert(key);
+    if (!options_.contains(key)) return fallback;
+    const nlohmann::json& v = options_[key];
+    if (!v.is_number()) {
+      std::string hint;
+      if (std::string(key) == "learning_rate" && v.is_object())
+        hint = "; learning-rate schedules are not supported (use a callback such as ReduceLROnPlateau)";
+      throw ValueError(fmt::format("{} config: option '{}' = {} must be a number{}", optimizer_, key, v.dump(), hint));
+    }
+    return v.get<double>();
+  }
+
+  bool boolean(const char* key, bool fallback) {
+    known_.insert(key);
+    if (!options_.contains(key)) return fallback;
+    const nlohmann::json& v = options_[key];
+    if (!v.is_boolean())
+      throw ValueError(fmt::format("{} config: option '{}' = {} must be true or false", optimizer_, key, v.dump()));
+    return v.get<bool>();
+  }
+
+  // Everything not read is either one of Keras's base options at its "off" value, or an error.
+  void finish() const {
+    static const std::set<std::string> off_when_null = {"weight_decay",           "clipnorm",
+                                                        "clipvalue",              "global_clipnorm",
+                                                        "ema_overwrite_frequency", "loss_scale_factor",
+                                                        "gradient_accumulation_steps"};
+    for (const auto& [key, value] : options_.items()) {
+      if (known_.count(key) || key == "name" || key == "ema_momentum") continue;
+      if (off_when_null.count(key)) {
+        if (value.is_null()) continue;
+        throw ValueError(fmt::format("{} config: option '{}' = {} is not supported by regula (only null)", optimizer_,
+                                     key, value.dump()));
+      }
+      if (key == "use_ema" || key == "is_legacy_optimizer") {
+        if (value.is_boolean() && !value.get<bool>()) continue;
+        throw ValueError(fmt::format("{} config: option '{}' = {} is not supported by regula (only false)",
+                                     optimizer_, key, value.dump()));
+      }
+      std::string known;
+      for (const std::string& k : known_) known += (known.empty() ? "" : ", ") + k;
+      throw ValueError(fmt::format("{} config: unknown option '{}'; known options: {}", optimizer_, key, known));
+    }
+  }
+
+ private:
+  std::string optimizer_;
+  nlohmann::json options_;
+  std::set<std::string> known_;
+};
+
+}  // namespace
+
+OptimizerPtr get(const std::string& name) {
+  const std::string key = lower(name);
+  if (key == "sgd") return SGD();
+  if (key == "adam") return Adam();
+  if (key == "rmsprop") return RMSprop();
+  throw ValueError(fmt::format("optimizers::get: unknown optimizer '{}'; known optimizers: SGD, Adam, RMSprop "
+                               "(any case)",
+                               name));
+}
+
+OptimizerPtr from_config(const nlohmann::json& config) {
+  if (config.is_string()) return get(config.get<std::string>());
+  if (!config.is_object())
+    throw ValueError(fmt::format("optimizer config: expected a name or an object such as {{\"class_name\": \"Adam\", "
+                                 "\"config\": {{\"learning_rate\": 0.001}}}}, got {}",
+                                 config.dump()));
+  std::string class_name;
+  if (config.contains("class_name") && config["class_name"].is_string())
+    class_name = config["class_name"].get<std::string>();
+  else if (config.contains("name") && config["name"].is_string())
+    class_name = config["name"].get<std::string>();
+  else
+    throw ValueError(fmt::format("optimizer config: no \"class_name\" (or \"name\") in {}", config.dump()));
+
+  // Keras nests the options under "config"; the experiment file writes them beside class_name.
+  nlohmann::json options = nlohmann::json::object();
+  if (config.contains("config")) {
+    if (!config["config"].is_object())
+      throw ValueError(fmt::format("optimizer config: \"config\" must be an object, got {}", config["config"].dump()));
+    options = config["config"];
+  }
+  for (const auto& [key, value] : config.items()) {
+    if (key == "class_name" || key == "config" || key == "module" || key == "registered_name") continue;
+    if (key == "name" && config.contains("class_name")) continue;
+    options[key] = value;
+  }
+
+  const std::string key = lower(class_name);
+  if (key == "sgd") {
+    ConfigReader r("SGD", options);
+    SGDOptions o;
+    o.learning_rate = r.number("learning_rate", o.learning_rate);
+    o.momentum = r.number("momentum", o.momentum);
+    o.nesterov = r.boolean("nesterov", o.nesterov);
+    r.finish();
+    return SGD(o);
+  }
+  if (key == "adam") {
+    ConfigReader r("Adam", options);
+    AdamOptions o;
+    o.learning_rate = r.number("learning_rate", o.learning_rate);
+    o.beta_1 = r.number("beta_1", o.beta_1);
+    o.beta_2 = r.number("beta_2", o.beta_2);
+    o.epsilon = r.number("epsilon", o.epsilon);
+    o.amsgrad = r.boolean("amsgrad", o.amsgrad);
+    r.finish();
+    return Adam(o);
+  }
+  if (key == "rmsprop") {
+    ConfigReader r("RMSprop", options);
+    RMSpropOptions o;
+    o.learning_rate = r.number("learning_rate", o.learning_rate);
+    o.rho = r.number("rho", o.rho);
+    o.momentum = r.number("momentum", o.momentum);
+    o.epsilon = r.number("epsilon", o.epsilon);
+    o.centered = r.boolean("centered", o.centered);
+    r.finish();
+    return RMSprop(o);
+  }
+  throw ValueError(fmt::format("optimizer config: unknown optimizer '{}'; known optimizers: SGD, Adam, RMSprop "
+                               "(any case)",
+                               class_name));
+}
+
+}  // namespace regula::optimizers

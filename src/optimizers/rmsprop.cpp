@@ -1,0 +1,94 @@
+// RMSprop with Keras 3's update_step (keras/src/optimizers/rmsprop.py): ε sits inside the square
+// root, √(v + ε) (√(v − ḡ² + ε) when centered), unlike Adam's √v + ε.
+
+#include <cmath>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+#include "regula/error.hpp"
+#include "regula/optimizers/optimizer.hpp"
+
+namespace regula::optimizers {
+namespace {
+
+constexpr int64_t kParallelElements = 1 << 16;
+
+void check(const char* option, double value, bool ok, const char* allowed) {
+  if (!ok) throw ValueError(fmt::format("RMSprop: {}={} is out of range; allowed: {}", option, value, allowed));
+}
+
+class RMSpropImpl final : public Optimizer {
+ public:
+  explicit RMSpropImpl(RMSpropOptions options) : Optimizer(options.learning_rate), options_(options) {}
+
+  std::string name() const override { return "rmsprop"; }
+
+  nlohmann::json get_config() const override {
+    nlohmann::json config = Optimizer::get_config();
+    config["rho"] = options_.rho;
+    config["momentum"] = options_.momentum;
+    config["epsilon"] = options_.epsilon;
+    config["centered"] = options_.centered;
+    return config;
+  }
+
+ protected:
+  void build(const std::vector<layers::Weight*>& weights) override {
+    for (layers::Weight* w : weights) add_slot(w->value);  // velocities
+    if (options_.momentum > 0.0)
+      for (layers::Weight* w : weights) add_slot(w->value);  // momentums
+    if (options_.centered)
+      for (layers::Weight* w : weights) add_slot(w->value);  // average_gradients
+  }
+
+  void update(size_t index, layers::Weight& weight, int64_t) override {
+    const bool use_momentum = options_.momentum > 0.0;
+    const size_t per = 1 + (use_momentum ? 1 : 0) + (options_.centered ? 1 : 0);
+    const float lr = static_cast<float>(learning_rate());
+    const float rho = static_cast<float>(options_.rho);
+    const float one_minus_rho = static_cast<float>(1.0 - options_.rho);
+    const float mu = static_cast<float>(options_.momentum);
+    const float eps = static_cast<float>(options_.epsilon);
+    const int64_t n = weight.value.size();
+    float* w = weight.value.data();
+    const float* g = weight.gradient.data();
+    float* v = slot(index, per, 0).data();
+    float* mom = use_momentum ? slot(index, per, 1).data() : nullptr;
+    float* avg = options_.centered ? slot(index, per, use_momentum ? 2 : 1).data() : nullptr;
+#pragma omp parallel for simd if (n > kParallelElements)
+    for (int64_t i = 0; i < n; ++i) {
+      v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
+      float denominator;
+      if (avg != nullptr) {
+        avg[i] = rho * avg[i] + one_minus_rho * g[i];
+        denominator = v[i] - avg[i] * avg[i] + eps;
+      } else {
+        denominator = v[i] + eps;
+      }
+      const float increment = lr * g[i] / std::sqrt(denominator);
+      if (mom != nullptr) {
+        mom[i] = mu * mom[i] + increment;
+        w[i] -= mom[i];
+      } else {
+        w[i] -= increment;
+      }
+    }
+  }
+
+ private:
+  RMSpropOptions options_;
+};
+
+}  // namespace
+
+OptimizerPtr RMSprop(RMSpropOptions options) {
+  check("learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
+        "finite and >= 0");
+  check("rho", options.rho, options.rho >= 0.0 && options.rho < 1.0, "a float in [0, 1)");
+  check("momentum", options.momentum, options.momentum >= 0.0 && options.momentum <= 1.0, "a float in [0, 1]");
+  check("epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
+  return std::make_shared<RMSpropImpl>(options);
+}
+
+}  // namespace regula::optimizers

@@ -1,0 +1,81 @@
+// SGD with Keras 3's update_step (keras/src/optimizers/sgd.py).
+
+#include <cmath>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+#include "regula/error.hpp"
+#include "regula/optimizers/optimizer.hpp"
+
+namespace regula::optimizers {
+namespace {
+
+// Elementwise loops over small tensors are not worth an OpenMP team.
+constexpr int64_t kParallelElements = 1 << 16;
+
+void check(const char* option, double value, bool ok, const char* allowed) {
+  if (!ok) throw ValueError(fmt::format("SGD: {}={} is out of range; allowed: {}", option, value, allowed));
+}
+
+class SGDImpl final : public Optimizer {
+ public:
+  explicit SGDImpl(SGDOptions options) : Optimizer(options.learning_rate), options_(options) {}
+
+  std::string name() const override { return "SGD"; }
+
+  nlohmann::json get_config() const override {
+    nlohmann::json config = Optimizer::get_config();
+    config["momentum"] = options_.momentum;
+    config["nesterov"] = options_.nesterov;
+    return config;
+  }
+
+ protected:
+  void build(const std::vector<layers::Weight*>& weights) override {
+    // Keras creates the momentum slots only when momentum != 0.
+    if (options_.momentum != 0.0)
+      for (layers::Weight* w : weights) add_slot(w->value);
+  }
+
+  void update(size_t index, layers::Weight& weight, int64_t) override {
+    const float lr = static_cast<float>(learning_rate());
+    const int64_t n = weight.value.size();
+    float* w = weight.value.data();
+    const float* g = weight.gradient.data();
+    if (options_.momentum == 0.0) {
+#pragma omp parallel for simd if (n > kParallelElements)
+      for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+      return;
+    }
+    const float mu = static_cast<float>(options_.momentum);
+    float* v = slot(index, 1, 0).data();
+    if (options_.nesterov) {
+#pragma omp parallel for simd if (n > kParallelElements)
+      for (int64_t i = 0; i < n; ++i) {
+        v[i] = mu * v[i] - lr * g[i];
+        w[i] += mu * v[i] - lr * g[i];
+      }
+    } else {
+#pragma omp parallel for simd if (n > kParallelElements)
+      for (int64_t i = 0; i < n; ++i) {
+        v[i] = mu * v[i] - lr * g[i];
+        w[i] += v[i];
+      }
+    }
+  }
+
+ private:
+  SGDOptions options_;
+};
+
+}  // namespace
+
+OptimizerPtr SGD(SGDOptions options) {
+  check("learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
+        "finite and >= 0");
+  check("momentum", options.momentum, options.momentum >= 0.0 && options.momentum <= 1.0, "a float in [0, 1]");
+  return std::make_shared<SGDImpl>(options);
+}
+
+}  // namespace regula::optimizers

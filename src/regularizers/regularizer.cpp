@@ -1,0 +1,58 @@
+#include "regula/regularizers/regularizer.hpp"
+
+#include <cmath>
+
+#include "regula/error.hpp"
+
+namespace regula::regularizers {
+
+Regularizer::Regularizer(double l1, double l2) : l1_(l1), l2_(l2) {
+  if (!(l1 >= 0.0) || !(l2 >= 0.0) || !std::isfinite(l1) || !std::isfinite(l2))
+    throw ValueError("Regularizer: l1=" + std::to_string(l1) + ", l2=" + std::to_string(l2) +
+                     ": both factors must be finite and >= 0");
+}
+
+double Regularizer::penalty(const Tensor& x) const {
+  double abs_sum = 0.0, square_sum = 0.0;
+  const float* v = x.data();
+  for (int64_t i = 0; i < x.size(); ++i) {
+    abs_sum += std::fabs(v[i]);
+    square_sum += static_cast<double>(v[i]) * v[i];
+  }
+  return l1_ * abs_sum + l2_ * square_sum;
+}
+
+void Regularizer::add_gradient(const Tensor& x, float scale, Tensor& grad) const {
+  const float a = static_cast<float>(scale * l1_);
+  const float b = static_cast<float>(2.0 * scale * l2_);
+  const float* v = x.data();
+  float* g = grad.data();
+  const int64_t n = x.size();
+#pragma omp parallel for simd if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    const float sign = static_cast<float>((v[i] > 0.0f) - (v[i] < 0.0f));
+    g[i] += a * sign + b * v[i];
+  }
+}
+
+nlohmann::json Regularizer::get_config() const {
+  if (l1_ == 0.0 && l2_ != 0.0) return {{"class_name", "L2"}, {"config", {{"l2", l2_}}}};
+  if (l2_ == 0.0 && l1_ != 0.0) return {{"class_name", "L1"}, {"config", {{"l1", l1_}}}};
+  return {{"class_name", "L1L2"}, {"config", {{"l1", l1_}, {"l2", l2_}}}};
+}
+
+RegularizerPtr l1(double l1) { return std::make_shared<Regularizer>(l1, 0.0); }
+RegularizerPtr l2(double l2) { return std::make_shared<Regularizer>(0.0, l2); }
+RegularizerPtr l1_l2(double l1, double l2) { return std::make_shared<Regularizer>(l1, l2); }
+
+RegularizerPtr from_config(const nlohmann::json& config) {
+  if (config.is_null()) return nullptr;
+  const std::string name = config.value("class_name", "");
+  const nlohmann::json c = config.value("config", nlohmann::json::object());
+  if (name == "L1") return l1(c.value("l1", 0.01));
+  if (name == "L2") return l2(c.value("l2", 0.01));
+  if (name == "L1L2") return l1_l2(c.value("l1", 0.0), c.value("l2", 0.0));
+  throw ValueError("regularizer config: class_name '" + name + "' is not one of L1, L2, L1L2");
+}
+
+}  // namespace regula::regularizers

@@ -1,0 +1,263 @@
+// Model::fit, evaluate and predict: the loops over batches around train_on_batch and the
+// forward pass, with callbacks, validation and Keras's bookkeeping of logs.
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "regula/callbacks/progbar_logger.hpp"
+#include "regula/error.hpp"
+#include "regula/model/model.hpp"
+#include "regula/training/class_weight.hpp"
+#include "regula/utils/random.hpp"
+#include "src/model/graph.hpp"
+
+namespace regula {
+namespace {
+
+/// Copies rows `indices[begin, end)` of `src` into `dst` (resized to hold them).
+void gather_rows(const Tensor& src, const std::vector<int64_t>& indices, int64_t begin, int64_t end, Tensor& dst) {
+  Shape shape = src.shape();
+  shape[0] = end - begin;
+  dst.ensure_shape(shape);
+  const int64_t row = src.dim(0) == 0 ? 0 : src.size() / src.dim(0);
+  const float* s = src.data();
+  float* d = dst.data();
+#pragma omp parallel for if ((end - begin) * row > 65536)
+  for (int64_t i = begin; i < end; ++i)
+    std::memcpy(d + (i - begin) * row, s + indices[static_cast<size_t>(i)] * row, static_cast<size_t>(row) * sizeof(float));
+}
+
+void check_batch_size(int64_t batch_size, const char* what) {
+  if (batch_size < 1)
+    throw ValueError(std::string(what) + ": batch_size=" + std::to_string(batch_size) + " must be a positive integer");
+}
+
+/// Checks x against the model's input shape and y's sample count against x's.
+void check_arrays(const char* what, const Tensor& x, const Tensor& y, const Shape& input_shape) {
+  if (x.rank() != input_shape.rank() + 1 || x.shape().without_batch() != input_shape)
+    throw ShapeError(std::string(what) + ": x has shape " + x.shape().to_string() + ", the model expects " +
+                     input_shape.to_string(true));
+  if (y.rank() == 0 || y.dim(0) != x.dim(0))
+    throw ShapeError(std::string(what) + ": x has " + std::to_string(x.dim(0)) + " samples but y has " +
+                     (y.rank() == 0 ? std::string("none") : std::to_string(y.dim(0))) + "; they must be equal");
+  if (x.dim(0) == 0) throw ValueError(std::string(what) + ": x has no samples");
+}
+
+void check_sample_weight(const char* what, const Tensor& sample_weight, int64_t samples) {
+  if (sample_weight.empty()) return;
+  if (sample_weight.size() != samples)
+    throw ShapeError(std::string(what) + ": sample_weight has " + std::to_string(sample_weight.size()) +
+                     " values for " + std::to_string(samples) + " samples");
+}
+
+/// Checks every label against the loss before training starts, so a bad label is reported
+/// before any weight changes (the loss validates against predictions of the output's shape).
+void validate_labels(const losses::Loss& loss, const Tensor& y, const Shape& output_shape) {
+  constexpr int64_t kChunk = 4096;
+  Tensor y_pred;
+  for (int64_t begin = 0; begin < y.dim(0); begin += kChunk) {
+    const int64_t end = std::min(y.dim(0), begin + kChunk);
+    y_pred.ensure_shape(output_shape.with_batch(end - begin));
+    y_pred.fill(0.5f);
+    try {
+      loss.validate(y.slice_rows(begin, end), y_pred);
+    } catch (const ValueError& e) {
+      throw ValueError(std::string(e.what()) + " (in y rows " + std::to_string(begin) + " to " + std::to_string(end - 1) + ")");
+    }
+  }
+}
+
+std::vector<int64_t> identity_order(int64_t n) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  return order;
+}
+
+/// Running mean of per-batch values weighted by batch size (Keras's loss tracker).
+struct RunningMean {
+  double total = 0.0;
+  int64_t count = 0;
+  void add(double value, int64_t n) { total += value * static_cast<double>(n); count += n; }
+  double result() const { return count == 0 ? 0.0 : total / static_cast<double>(count); }
+};
+
+}  // namespace
+
+callbacks::Logs Model::run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
+                                      int64_t batch_size, std::vector<callbacks::Callback*>& cbs) {
+  Graph& g = *graph_;
+  callbacks::Logs logs;
+  for (callbacks::Callback* cb : cbs) cb->on_test_begin(logs);
+  for (const metrics::MetricPtr& m : metrics_) m->reset();
+  double weight_penalty = 0.0;
+  for (layers::Layer* l : this->layers())
+    for (const layers::Weight& w : l->weights())
+      if (w.regularizer) weight_penalty += w.regularizer->penalty(w.value);
+  RunningMean loss_mean;
+  const int64_t n = x.dim(0);
+  const std::vector<int64_t> order = identity_order(n);
+  Tensor xb, yb;
+  for (int64_t begin = 0, batch = 0; begin < n; begin += batch_size, ++batch) {
+    const int64_t end = std::min(n, begin + batch_size);
+    callbacks::Logs batch_logs;
+    for (callbacks::Callback* cb : cbs) cb->on_test_batch_begin(batch, batch_logs);
+    gather_rows(x, order, begin, end, xb);
+    gather_rows(y, order, begin, end, yb);
+    forward(xb, {.training = false, .step = 0});
+    const Tensor& y_pred = g.output();
+    loss_->validate(yb, y_pred);
+    g.per_sample_loss.resize(static_cast<size_t>(end - begin));
+    loss_->per_sample(yb, y_pred, g.per_sample_loss.data());
+    double batch_loss = 0.0;
+    for (int64_t i = 0; i < end - begin; ++i)
+      batch_loss += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) *
+                    (sample_weight.empty() ? 1.0f : sample_weight[begin + i]);
+    batch_loss /= static_cast<double>(end - begin);
+    for (size_t i = 1; i < g.size(); ++i)
+      if (const auto& reg = g.layer(i).activity_regularizer())
+        batch_loss += reg->penalty(g.outputs[i]) / static_cast<double>(end - begin);
+    loss_mean.add(batch_loss + weight_penalty, end - begin);
+    for (const metrics::MetricPtr& m : metrics_) m->update(yb, y_pred);
+    batch_logs.set("loss", loss_mean.result());
+    for (callbacks::Callback* cb : cbs) cb->on_test_batch_end(batch, batch_logs);
+  }
+  logs.set("loss", loss_mean.result());
+  for (const metrics::MetricPtr& m : metrics_) logs.set(m->name(), m->result());
+  for (callbacks::Callback* cb : cbs) cb->on_test_end(logs);
+  return logs;
+}
+
+callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) {
+  require_compiled("fit");
+  check_arrays("fit", x, y, input_shape());
+  check_batch_size(options.batch_size, "fit");
+  if (options.epochs < 0 || options.initial_epoch < 0)
+    throw ValueError("fit: epochs=" + std::to_string(options.epochs) + ", initial_epoch=" +
+                     std::to_string(options.initial_epoch) + ": both must be >= 0");
+  if (options.verbose < 0 || options.verbose > 2)
+    throw ValueError("fit: verbose=" + std::to_string(options.verbose) + " must be 0, 1 or 2");
+  if (options.validation_freq < 1)
+    throw ValueError("fit: validation_freq=" + std::to_string(options.validation_freq) + " must be >= 1");
+  if (!options.class_weight.empty() && !options.sample_weight.empty())
+    throw ValueError("fit: class_weight and sample_weight cannot be given together (Keras's rule); "
+                     "fold the class weights into sample_weight instead");
+  check_sample_weight("fit", options.sample_weight, x.dim(0));
+
+  // Keras: validation_data wins over validation_split; the split takes the last samples, unshuffled.
+  Tensor x_train = x, y_train = y, w_train = options.sample_weight;
+  std::optional<ValidationData> validation = options.validation_data;
+  if (validation) {
+    check_arrays("fit (validation_data)", validation->x, validation->y, input_shape());
+    check_sample_weight("fit (validation_data)", validation->sample_weight, validation->x.dim(0));
+  } else if (options.validation_split != 0.0) {
+    const int64_t split = training::validation_split_index(x.dim(0), options.validation_split);
+    x_train = x.slice_rows(0, split);
+    y_train = y.slice_rows(0, split);
+    validation = ValidationData{x.slice_rows(split, x.dim(0)), y.slice_rows(split, y.dim(0)),
+                                w_train.empty() ? Tensor() : w_train.slice_rows(split, w_train.dim(0))};
+    if (!w_train.empty()) w_train = w_train.slice_rows(0, split);
+  }
+  if (!options.class_weight.empty()) {
+    const std::vector<float> w = training::class_weight_to_sample_weights(y_train, options.class_weight);
+    w_train = Tensor(Shape{static_cast<int64_t>(w.size())}, w);
+  }
+
+  validate_labels(*loss_, y, output_shape());
+  if (validation && validation->y.shares_storage_with(y) == false) validate_labels(*loss_, validation->y, output_shape());
+
+  const int64_t n = x_train.dim(0);
+  const int64_t full_steps = (n + options.batch_size - 1) / options.batch_size;
+  const int64_t steps = options.steps_per_epoch > 0 ? std::min(options.steps_per_epoch, full_steps) : full_steps;
+  const int64_t validation_batch = options.validation_batch_size > 0 ? options.validation_batch_size : options.batch_size;
+
+  history_ = callbacks::History();
+  callbacks::ProgbarLogger progbar(options.verbose, options.epochs, steps);
+  std::vector<callbacks::Callback*> cbs = options.callbacks;
+  cbs.push_back(&history_);
+  cbs.push_back(&progbar);
+  for (callbacks::Callback* cb : cbs) cb->set_model(this);
+  std::vector<callbacks::Callback*> no_callbacks;
+
+  Rng shuffle_rng = Rng::from_global_seed();
+  stop_training = false;
+  callbacks::Logs train_logs;
+  for (callbacks::Callback* cb : cbs) cb->on_train_begin(train_logs);
+  Tensor xb, yb, wb;
+  for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+    callbacks::Logs epoch_logs;
+    for (callbacks::Callback* cb : cbs) cb->on_epoch_begin(epoch, epoch_logs);
+    const std::vector<int64_t> order = options.shuffle ? shuffle_rng.permutation(n) : identity_order(n);
+    for (const metrics::MetricPtr& m : metrics_) m->reset();
+    RunningMean loss_mean;
+    callbacks::Logs batch_logs;
+    for (int64_t step = 0; step < steps; ++step) {
+      const int64_t begin = step * options.batch_size;
+      const int64_t end = std::min(n, begin + options.batch_size);
+      for (callbacks::Callback* cb : cbs) cb->on_train_batch_begin(step, batch_logs);
+      gather_rows(x_train, order, begin, end, xb);
+      gather_rows(y_train, order, begin, end, yb);
+      if (!w_train.empty()) gather_rows(w_train, order, begin, end, wb);
+      const double loss = train_on_batch(xb, yb, w_train.empty() ? nullptr : wb.data());
+      if (!std::isfinite(loss)) {
+        for (callbacks::Callback* cb : cbs) cb->on_train_end(epoch_logs);
+        throw NumericalError("fit: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                             " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(step + 1) +
+                             "; training stopped with the weights of the last finite step (try a lower "
+                             "learning rate, or check the data for NaN/inf values)");
+      }
+      loss_mean.add(loss, end - begin);
+      batch_logs.clear();
+      batch_logs.set("loss", loss_mean.result());
+      for (const metrics::MetricPtr& m : metrics_) batch_logs.set(m->name(), m->result());
+      for (callbacks::Callback* cb : cbs) cb->on_train_batch_end(step, batch_logs);
+    }
+    epoch_logs = batch_logs;
+    if (validation && (epoch + 1 - options.initial_epoch) % options.validation_freq == 0) {
+      const callbacks::Logs val = run_evaluation(validation->x, validation->y, validation->sample_weight,
+                                                 validation_batch, no_callbacks);
+      for (const auto& [name, value] : val) epoch_logs.set("val_" + name, value);
+    }
+    for (callbacks::Callback* cb : cbs) cb->on_epoch_end(epoch, epoch_logs);
+  }
+  for (callbacks::Callback* cb : cbs) cb->on_train_end(train_logs);
+  return history_;
+}
+
+callbacks::Logs Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options) {
+  require_compiled("evaluate");
+  check_arrays("evaluate", x, y, input_shape());
+  check_batch_size(options.batch_size, "evaluate");
+  check_sample_weight("evaluate", options.sample_weight, x.dim(0));
+  for (callbacks::Callback* cb : options.callbacks) cb->set_model(this);
+  return run_evaluation(x, y, options.sample_weight, options.batch_size, options.callbacks);
+}
+
+Tensor Model::predict(const Tensor& x, PredictOptions options) {
+  require_graph("predict");
+  check_batch_size(options.batch_size, "predict");
+  if (x.rank() != input_shape().rank() + 1 || x.shape().without_batch() != input_shape())
+    throw ShapeError("predict: x has shape " + x.shape().to_string() + ", the model expects " + input_shape().to_string(true));
+  const int64_t n = x.dim(0);
+  Tensor result = Tensor::uninitialized(output_shape().with_batch(n));
+  const int64_t row = output_shape().num_elements();
+  callbacks::Logs logs;
+  for (callbacks::Callback* cb : options.callbacks) {
+    cb->set_model(this);
+    cb->on_predict_begin(logs);
+  }
+  const std::vector<int64_t> order = identity_order(n);
+  Tensor xb;
+  for (int64_t begin = 0, batch = 0; begin < n; begin += options.batch_size, ++batch) {
+    const int64_t end = std::min(n, begin + options.batch_size);
+    for (callbacks::Callback* cb : options.callbacks) cb->on_predict_batch_begin(batch, logs);
+    gather_rows(x, order, begin, end, xb);
+    const Tensor& out = predict_on_batch(xb);
+    std::memcpy(result.data() + begin * row, out.data(), static_cast<size_t>(out.size()) * sizeof(float));
+    for (callbacks::Callback* cb : options.callbacks) cb->on_predict_batch_end(batch, logs);
+  }
+  for (callbacks::Callback* cb : options.callbacks) cb->on_predict_end(logs);
+  return result;
+}
+
+}  // namespace regula
