@@ -75,19 +75,22 @@ void compare_conv(const rb::Conv2DGeometry& g, regula::Rng& rng, bool with_bias)
   std::vector<float> dst_ref(static_cast<size_t>(dst_n)), dst_cpu(static_cast<size_t>(dst_n), 99.0f);
   ref.conv2d_forward(g, src.data(), kernel.data(), b, dst_ref.data());
   cpu.conv2d_forward(g, src.data(), kernel.data(), b, dst_cpu.data());
-  EXPECT_LT(max_error(dst_cpu, dst_ref), 1e-5) << "forward " << describe(g);
+  // float32 sums of K products against double ones: rounding grows like √K (K = 576 in the seed model).
+  EXPECT_LT(max_error(dst_cpu, dst_ref), 1e-4) << "forward " << describe(g);
 
   std::vector<float> gs_ref(static_cast<size_t>(src_n)), gs_cpu(static_cast<size_t>(src_n), 99.0f);
   ref.conv2d_backward_data(g, grad_dst.data(), kernel.data(), gs_ref.data());
   cpu.conv2d_backward_data(g, grad_dst.data(), kernel.data(), gs_cpu.data());
-  EXPECT_LT(max_error(gs_cpu, gs_ref), 1e-5) << "backward data " << describe(g);
+  EXPECT_LT(max_error(gs_cpu, gs_ref), 1e-4) << "backward data " << describe(g);
 
   std::vector<float> gk_ref(static_cast<size_t>(k_n)), gk_cpu(static_cast<size_t>(k_n), 99.0f);
   std::vector<float> gb_ref(static_cast<size_t>(g.out_c)), gb_cpu(static_cast<size_t>(g.out_c), 99.0f);
   ref.conv2d_backward_weights(g, src.data(), grad_dst.data(), gk_ref.data(), with_bias ? gb_ref.data() : nullptr);
   cpu.conv2d_backward_weights(g, src.data(), grad_dst.data(), gk_cpu.data(), with_bias ? gb_cpu.data() : nullptr);
   EXPECT_LT(max_error(gk_cpu, gk_ref), 1e-4) << "backward weights " << describe(g);
-  if (with_bias) EXPECT_LT(max_error(gb_cpu, gb_ref), 1e-4) << "backward bias " << describe(g);
+  if (with_bias) {
+    EXPECT_LT(max_error(gb_cpu, gb_ref), 1e-4) << "backward bias " << describe(g);
+  }
 }
 
 TEST(CpuBackend, ConvMatchesReferenceOnRandomShapes) {
@@ -105,10 +108,10 @@ TEST(CpuBackend, ConvSpecialPaths) {
   rb::Conv2DGeometry pointwise{.batch = 3, .in_h = 5, .in_w = 4, .in_c = 7, .out_h = 5, .out_w = 4, .out_c = 6,
                                .kernel_h = 1, .kernel_w = 1};
   compare_conv(pointwise, rng, true);
-  rb::Conv2DGeometry conv1{.batch = 4, .in_h = 28, .in_w = 28, .in_c = 1, .out_h = 28, .out_w = 28, .out_c = 64,
+  rb::Conv2DGeometry conv1{.batch = 2, .in_h = 28, .in_w = 28, .in_c = 1, .out_h = 28, .out_w = 28, .out_c = 64,
                            .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1};
   compare_conv(conv1, rng, true);
-  rb::Conv2DGeometry conv2{.batch = 3, .in_h = 14, .in_w = 14, .in_c = 64, .out_h = 14, .out_w = 14, .out_c = 128,
+  rb::Conv2DGeometry conv2{.batch = 1, .in_h = 14, .in_w = 14, .in_c = 64, .out_h = 14, .out_w = 14, .out_c = 128,
                            .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1};
   compare_conv(conv2, rng, true);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The fast CPU backend: OpenBLAS GEMM, im2col convolutions, OpenMP threads.
+// The fast CPU backend: oneDNN GEMM, im2col convolutions, OpenMP threads.
 // Its methods are defined one kernel family per file: cpu_gemm.cpp, cpu_conv.cpp, cpu_pool.cpp.
 //
 // The backend is a process-wide singleton used from the training thread; its scratch buffers

@@ -1,4 +1,4 @@
-// Fast convolutions over NHWC: im2col + one OpenBLAS GEMM per batch chunk, with a direct kernel
+// Fast convolutions over NHWC: im2col + one GEMM per batch chunk, with a direct kernel
 // for tiny patches (the first layer of an image model has in_c = 1, where K = kh·kw is too small
 // for a GEMM to pay off) and no im2col at all for 1x1, stride-1, unpadded kernels.
 //
@@ -22,6 +22,9 @@ namespace {
 constexpr int64_t kColumnBudget = int64_t{2} << 20;
 // Patches up to this many values go to the direct kernels.
 constexpr int64_t kDirectMaxPatch = 32;
+
+// Below this many values a parallel region (and its barrier) costs more than the work.
+constexpr int64_t kParallelThreshold = 32768;
 
 int64_t patch_size(const Conv2DGeometry& g) { return g.kernel_h * g.kernel_w * g.in_c; }
 int64_t out_pixels(const Conv2DGeometry& g) { return g.out_h * g.out_w; }
@@ -63,7 +66,7 @@ inline void gather_patch(const Conv2DGeometry& g, const float* src, int64_t n, i
 // im2col for samples [n0, n0 + count) into `col` (count·out_h·out_w rows of K values).
 void im2col(const Conv2DGeometry& g, const float* src, int64_t n0, int64_t count, float* col) {
   const int64_t k = patch_size(g);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (count * g.out_h * g.out_w * k > kParallelThreshold)
   for (int64_t n = 0; n < count; ++n)
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       float* row = col + ((n * g.out_h + oh) * g.out_w) * k;
@@ -75,7 +78,7 @@ void im2col(const Conv2DGeometry& g, const float* src, int64_t n0, int64_t count
 // disjoint memory (no atomics, no zeroing pass) and grad_src is overwritten.
 void col2im(const Conv2DGeometry& g, const float* gcol, int64_t n0, int64_t count, float* grad_src) {
   const int64_t k = patch_size(g);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (count * g.out_h * g.out_w * k > kParallelThreshold)
   for (int64_t n = 0; n < count; ++n)
     for (int64_t ih = 0; ih < g.in_h; ++ih) {
       for (int64_t iw = 0; iw < g.in_w; ++iw) {
@@ -116,9 +119,10 @@ void CpuBackend::conv2d_forward(const Conv2DGeometry& g, const float* src, const
   const int64_t rows = g.batch * out_pixels(g);
   if (rows == 0 || oc_count == 0) return;
 
+  const bool threaded = rows * (k + 1) * oc_count > kParallelThreshold;
   if (k <= kDirectMaxPatch) {
     // Direct kernel: per output pixel, K rank-1 updates of the out_c outputs (vectorised over out_c).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
     for (int64_t r = 0; r < rows; ++r) {
       float patch[kDirectMaxPatch];
       const int64_t n = r / out_pixels(g);
@@ -140,7 +144,7 @@ void CpuBackend::conv2d_forward(const Conv2DGeometry& g, const float* src, const
   }
 
   if (bias != nullptr) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
     for (int64_t r = 0; r < rows; ++r) std::copy(bias, bias + oc_count, dst + r * oc_count);
   }
   const float beta = bias != nullptr ? 1.0f : 0.0f;
@@ -187,7 +191,7 @@ void CpuBackend::conv2d_backward_weights(const Conv2DGeometry& g, const float* s
   const int64_t k = patch_size(g);
   const int64_t oc_count = g.out_c;
   const int64_t rows = g.batch * out_pixels(g);
-  const int threads = omp_get_max_threads();
+  const int threads = rows * (k + 1) * oc_count > kParallelThreshold ? omp_get_max_threads() : 1;
   if (rows == 0) {
     std::fill(grad_kernel, grad_kernel + k * oc_count, 0.0f);
     if (grad_bias != nullptr) std::fill(grad_bias, grad_bias + oc_count, 0.0f);

@@ -24,11 +24,18 @@ inline Window window_of(const Pool2DGeometry& g, int64_t oh, int64_t ow) {
 // receives from at most one window, so writes never collide.
 bool windows_disjoint(const Pool2DGeometry& g) { return g.stride_h >= g.pool_h && g.stride_w >= g.pool_w; }
 
+// Below this many values a parallel region (and its barrier) costs more than the work.
+constexpr int64_t kParallelThreshold = 32768;
+
+bool worth_threads(const Pool2DGeometry& g) {
+  return g.batch * std::max(g.in_h * g.in_w, g.out_h * g.out_w) * g.channels > kParallelThreshold;
+}
+
 }  // namespace
 
 void CpuBackend::max_pool2d_forward(const Pool2DGeometry& g, const float* src, float* dst, int32_t* argmax) {
   const int64_t channels = g.channels;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_threads(g))
   for (int64_t n = 0; n < g.batch; ++n)
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       const float* s = src + n * g.in_h * g.in_w * channels;
@@ -74,7 +81,7 @@ void CpuBackend::max_pool2d_backward(const Pool2DGeometry& g, const float* grad_
   const int64_t out_row = g.out_w * g.channels;
   const int64_t out_sample = g.out_h * out_row;
   if (windows_disjoint(g)) {
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(g))
     {
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < g.batch * in_sample; ++i) grad_src[i] = 0.0f;
@@ -89,7 +96,7 @@ void CpuBackend::max_pool2d_backward(const Pool2DGeometry& g, const float* grad_
     }
     return;
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t n = 0; n < g.batch; ++n) {
     float* gs = grad_src + n * in_sample;
     std::fill(gs, gs + in_sample, 0.0f);
@@ -100,7 +107,7 @@ void CpuBackend::max_pool2d_backward(const Pool2DGeometry& g, const float* grad_
 
 void CpuBackend::avg_pool2d_forward(const Pool2DGeometry& g, const float* src, float* dst) {
   const int64_t channels = g.channels;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_threads(g))
   for (int64_t n = 0; n < g.batch; ++n)
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       const float* s = src + n * g.in_h * g.in_w * channels;
@@ -144,7 +151,7 @@ void CpuBackend::avg_pool2d_backward(const Pool2DGeometry& g, const float* grad_
     }
   };
   if (windows_disjoint(g)) {
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(g))
     {
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < g.batch * in_sample; ++i) grad_src[i] = 0.0f;
@@ -154,7 +161,7 @@ void CpuBackend::avg_pool2d_backward(const Pool2DGeometry& g, const float* grad_
     }
     return;
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t n = 0; n < g.batch; ++n) {
     std::fill(grad_src + n * in_sample, grad_src + (n + 1) * in_sample, 0.0f);
     for (int64_t oh = 0; oh < g.out_h; ++oh) scatter_row(n, oh);

@@ -9,8 +9,6 @@
 #include "src/backend/cpu_backend.hpp"
 #include "src/backend/reference_backend.hpp"
 
-extern "C" void openblas_set_num_threads(int);
-
 namespace regula::backend {
 namespace {
 
@@ -48,7 +46,6 @@ int& thread_count() {
   static int threads = [] {
     const int n = initial_threads();
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
     return n;
   }();
   return threads;
@@ -60,7 +57,6 @@ void set_num_threads(int threads) {
   if (threads < 1) throw ValueError("set_num_threads: threads=" + std::to_string(threads) + " must be at least 1");
   thread_count() = threads;
   omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
 }
 
 int num_threads() { return thread_count(); }

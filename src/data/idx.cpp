@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <system_error>
 
 #include <unistd.h>
@@ -93,8 +94,14 @@ class ByteReader {
 
   bool gzip() const { return gzip_; }
   const std::string& path() const { return path_; }
-  // The file's size when it is not compressed (then the data length is known before reading).
-  uint64_t raw_file_size() const { return fs::file_size(path_); }
+  // The file's size when it is a regular file (then the data length is known before reading);
+  // nullopt for pipes and devices, whose length is only known at the end.
+  std::optional<uint64_t> file_size() const {
+    std::error_code ec;
+    uint64_t size = fs::is_regular_file(path_, ec) ? fs::file_size(path_, ec) : 0;
+    if (ec || !fs::is_regular_file(path_, ec)) return std::nullopt;
+    return size;
+  }
 
   // Reads up to `n` bytes into `dst`; fewer only at the end of the (decompressed) data.
   size_t read(uint8_t* dst, size_t n) { return gzip_ ? read_gzip(dst, n) : read_raw(dst, n); }
@@ -391,7 +398,9 @@ IOError truncated_error(const ByteReader& r, const IdxHeader& h, const Extent& e
 // corrupt header may claim.
 void check_raw_length(const ByteReader& r, const IdxHeader& h, const Extent& e) {
   if (r.gzip()) return;
-  uint64_t size = r.raw_file_size();
+  std::optional<uint64_t> file_size = r.file_size();
+  if (!file_size) return;
+  uint64_t size = *file_size;
   uint64_t available = size - std::min<uint64_t>(size, static_cast<uint64_t>(h.header_bytes));
   if (available < e.want) throw truncated_error(r, h, e, available);
 }

@@ -4,7 +4,7 @@
 ///
 /// Two backends implement it:
 /// - `reference`: plain loops, always built, slow and obviously correct: the oracle for tests.
-/// - `cpu`: the fast CPU backend (OpenBLAS GEMM, im2col convolutions, OpenMP threads).
+/// - `cpu`: the fast CPU backend (oneDNN GEMM, im2col convolutions, OpenMP threads).
 ///
 /// All arrays are row-major float32; images are NHWC (Keras's channels_last); convolution
 /// kernels are (kernel_h, kernel_w, in_channels, out_channels) as in Keras.
@@ -100,7 +100,7 @@ class ScopedBackend {
 }  // namespace regula::backend
 
 namespace regula {
-/// Sets the number of threads regula's kernels use (OpenMP and OpenBLAS). At start-up the
+/// Sets the number of threads regula's kernels use (OpenMP, which oneDNN also uses). At start-up the
 /// environment variable REGULA_NUM_THREADS is read; without it, the machine's core count.
 void set_num_threads(int threads);
 int num_threads();

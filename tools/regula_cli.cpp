@@ -1,0 +1,83 @@
+// The `regula` command: a thin layer over the library's experiment runner.
+//
+//   regula fit [experiment.yaml] [--epochs N] [--limit N] [--batch-size B] [--run-dir DIR] ...
+//   regula summary [experiment.yaml]
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "regula/regula.hpp"
+#include "regula/training/experiment.hpp"
+
+namespace rg = regula;
+
+namespace {
+
+struct Overrides {
+  std::string experiment_file;
+  int epochs = -1;
+  int64_t limit = -1;
+  int64_t batch_size = -1;
+  int64_t seed = -1;
+  int threads = 0;
+};
+
+void add_experiment_options(CLI::App& cmd, Overrides& o) {
+  cmd.add_option("experiment", o.experiment_file, "experiment file (YAML); omitted: the default experiment")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--epochs", o.epochs, "override fit.epochs")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--limit", o.limit, "override data.limit (first N training samples; 0 = all)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--batch-size", o.batch_size, "override fit.batch_size")->check(CLI::PositiveNumber);
+  cmd.add_option("--seed", o.seed, "override seed")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--threads", o.threads, "threads (default: REGULA_NUM_THREADS or all cores)")->check(CLI::PositiveNumber);
+}
+
+nlohmann::json resolve(const Overrides& o) {
+  nlohmann::json e = o.experiment_file.empty() ? rg::experiment::default_experiment() : rg::experiment::load(o.experiment_file);
+  if (o.epochs >= 0) e["fit"]["epochs"] = o.epochs;
+  if (o.limit >= 0) e["data"]["limit"] = o.limit;
+  if (o.batch_size > 0) e["fit"]["batch_size"] = o.batch_size;
+  if (o.seed >= 0) e["seed"] = o.seed;
+  if (o.threads > 0) e["threads"] = o.threads;
+  return e;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"regula: Keras-style training of neural networks that generalize"};
+  app.require_subcommand(1);
+  Overrides fit_overrides, summary_overrides;
+  std::string run_dir;
+  int verbose = 1;
+
+  CLI::App* fit = app.add_subcommand("fit", "train a model as an experiment file describes (default: the seed model on Fashion-MNIST)");
+  add_experiment_options(*fit, fit_overrides);
+  fit->add_option("--run-dir", run_dir, "run directory (default: runs/<date-time>)");
+  fit->add_option("--verbose", verbose, "progress: 0 silent, 1 bar (one line per epoch when not a terminal), 2 one line per epoch")
+      ->check(CLI::Range(0, 2));
+
+  CLI::App* summary = app.add_subcommand("summary", "print the experiment's model summary");
+  add_experiment_options(*summary, summary_overrides);
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (fit->parsed()) {
+      rg::experiment::run(resolve(fit_overrides), {.run_dir = run_dir, .verbose = verbose});
+    } else if (summary->parsed()) {
+      const nlohmann::json e = resolve(summary_overrides);
+      rg::set_random_seed(e.value("seed", 1));
+      const auto& model = e.at("model");
+      std::vector<int64_t> input = {28, 28, 1};
+      if (model.is_object() && model.contains("input_shape")) input = model["input_shape"].get<std::vector<int64_t>>();
+      rg::experiment::build_model(model, rg::Shape(input))->summary();
+    }
+    return 0;
+  } catch (const rg::Error& e) {
+    std::fprintf(stderr, "regula: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "regula: error: %s\n", e.what());
+    return 1;
+  }
+}
