@@ -1,5 +1,6 @@
 #include "regula/layers/dropout.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "regula/error.hpp"
@@ -28,8 +29,8 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
     output.copy_from(x);
     return;
   }
-  // One 64-bit draw serves two elements (32 bits each): the hash is the cost, not the compare.
-  // An element is dropped when its 32 bits fall below rate·2³².
+  // One 32-bit draw per element (a vectorizable hash of its index); an element is dropped when
+  // its 32 bits fall below rate·2³².
   const CounterRng rng(mix64(key_ ^ mix64(context.step)));
   const auto threshold = static_cast<uint64_t>(std::ldexp(rate_, 32));
   const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
@@ -39,21 +40,14 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
   float* dst = output.data();
   float* mask = scale_.data();
   const int64_t n = x.size();
-  const int64_t pairs = n / 2;
+  if (n > static_cast<int64_t>(UINT32_MAX))
+    throw ValueError(where() + ": " + std::to_string(n) + " elements exceed the 2^32 a mask can index");
+  const auto threshold_bits = static_cast<uint32_t>(std::min<uint64_t>(threshold, UINT32_MAX));
 #pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t j = 0; j < pairs; ++j) {
-    const uint64_t bits = rng.bits(static_cast<uint64_t>(j));
-    const float m0 = (bits & 0xFFFFFFFFull) >= threshold ? keep_scale : 0.0f;
-    const float m1 = (bits >> 32) >= threshold ? keep_scale : 0.0f;
-    mask[2 * j] = m0;
-    mask[2 * j + 1] = m1;
-    dst[2 * j] = src[2 * j] * m0;
-    dst[2 * j + 1] = src[2 * j + 1] * m1;
-  }
-  if (n % 2 != 0) {
-    const uint64_t bits = rng.bits(static_cast<uint64_t>(pairs));
-    mask[n - 1] = (bits & 0xFFFFFFFFull) >= threshold ? keep_scale : 0.0f;
-    dst[n - 1] = src[n - 1] * mask[n - 1];
+  for (int64_t i = 0; i < n; ++i) {
+    const float m = rng.bits32(static_cast<uint32_t>(i)) >= threshold_bits ? keep_scale : 0.0f;
+    mask[i] = m;
+    dst[i] = src[i] * m;
   }
 }
 
