@@ -55,6 +55,18 @@ std::string initializer(Reader& r, const std::string& key, const std::string& fa
   throw ValueError(r.where() + ": option '" + key + "' = " + v->dump() + " must be an initializer name");
 }
 
+/// MaxPooling2D and AveragePooling2D share their options.
+template <class Pooling>
+std::shared_ptr<Layer> pooling(Reader& r) {
+  const Size2D pool = size2d(r, "pool_size", {2, 2});
+  PoolingOptions o;
+  if (r.has("strides")) o.strides = size2d(r, "strides", pool);
+  o.padding = r.get_string("padding", "valid");
+  o.name = r.get_string("name", "");
+  r.ignore({"data_format"});
+  return std::make_shared<Pooling>(pool, o);
+}
+
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
       {"Dense",
@@ -89,26 +101,8 @@ const std::map<std::string, Factory>& factories() {
          r.ignore({"data_format", "dilation_rate", "groups"});
          return std::make_shared<Conv2D>(filters, kernel, o);
        }},
-      {"MaxPooling2D",
-       [](Reader& r) {
-         const Size2D pool = size2d(r, "pool_size", {2, 2});
-         PoolingOptions o;
-         if (r.has("strides")) o.strides = size2d(r, "strides", pool);
-         o.padding = r.get_string("padding", "valid");
-         o.name = r.get_string("name", "");
-         r.ignore({"data_format"});
-         return std::make_shared<MaxPooling2D>(pool, o);
-       }},
-      {"AveragePooling2D",
-       [](Reader& r) {
-         const Size2D pool = size2d(r, "pool_size", {2, 2});
-         PoolingOptions o;
-         if (r.has("strides")) o.strides = size2d(r, "strides", pool);
-         o.padding = r.get_string("padding", "valid");
-         o.name = r.get_string("name", "");
-         r.ignore({"data_format"});
-         return std::make_shared<AveragePooling2D>(pool, o);
-       }},
+      {"MaxPooling2D", pooling<MaxPooling2D>},
+      {"AveragePooling2D", pooling<AveragePooling2D>},
       {"GlobalAveragePooling2D",
        [](Reader& r) {
          GlobalPoolingOptions o;
@@ -188,7 +182,14 @@ std::shared_ptr<Layer> layer_from_config(const nlohmann::json& spec, const std::
   if (!spec.contains("config")) config.erase("class_name");
   Reader reader(config, where + " (" + class_name + ")");
   reader.ignore({"trainable", "dtype"});
-  std::shared_ptr<Layer> layer = it->second(reader);
+  std::shared_ptr<Layer> layer;
+  try {
+    layer = it->second(reader);
+  } catch (const ValueError& e) {
+    // A misspelt option explains a missing one better than the constructor's complaint about it.
+    reader.expect_all_read();
+    throw ValueError(where + ": " + e.what());
+  }
   reader.expect_all_read();
   return layer;
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "regula/error.hpp"
+#include "regula/io/config_reader.hpp"
 
 namespace regula::optimizers {
 
@@ -82,62 +83,28 @@ std::string lower(std::string s) {
 }
 
 // Reads the options of one optimizer from a JSON object and rejects what it does not know.
-class ConfigReader {
- public:
-  ConfigReader(std::string optimizer, nlohmann::json options)
-      : optimizer_(std::move(optimizer)), options_(std::move(options)) {}
+/// Keras's base optimizer options are accepted at their "off" value only (null, or false), so a
+/// config saved by Keras loads when it uses none of them.
+void refuse_base_options(io::ConfigReader& r) {
+  for (const char* key : {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "ema_overwrite_frequency",
+                          "loss_scale_factor", "gradient_accumulation_steps"})
+    if (const auto value = r.get_json(key))
+      throw ValueError(fmt::format("{}: option '{}' = {} is not supported by regula (only null)", r.where(), key,
+                                   value->dump()));
+  for (const char* key : {"use_ema", "is_legacy_optimizer"})
+    if (r.get_bool(key, false))
+      throw ValueError(fmt::format("{}: option '{}' = true is not supported by regula (only false)", r.where(), key));
+  r.ignore({"name", "ema_momentum"});
+}
 
-  double number(const char* key, double fallback) {
-    known_.insert(key);
-    if (!options_.contains(key)) return fallback;
-    const nlohmann::json& v = options_[key];
-    if (!v.is_number()) {
-      std::string hint;
-      if (std::string(key) == "learning_rate" && v.is_object())
-        hint = "; learning-rate schedules are not supported (use a callback such as ReduceLROnPlateau)";
-      throw ValueError(fmt::format("{} config: option '{}' = {} must be a number{}", optimizer_, key, v.dump(), hint));
-    }
-    return v.get<double>();
-  }
-
-  bool boolean(const char* key, bool fallback) {
-    known_.insert(key);
-    if (!options_.contains(key)) return fallback;
-    const nlohmann::json& v = options_[key];
-    if (!v.is_boolean())
-      throw ValueError(fmt::format("{} config: option '{}' = {} must be true or false", optimizer_, key, v.dump()));
-    return v.get<bool>();
-  }
-
-  // Everything not read is either one of Keras's base options at its "off" value, or an error.
-  void finish() const {
-    static const std::set<std::string> off_when_null = {"weight_decay",           "clipnorm",
-                                                        "clipvalue",              "global_clipnorm",
-                                                        "ema_overwrite_frequency", "loss_scale_factor",
-                                                        "gradient_accumulation_steps"};
-    for (const auto& [key, value] : options_.items()) {
-      if (known_.count(key) || key == "name" || key == "ema_momentum") continue;
-      if (off_when_null.count(key)) {
-        if (value.is_null()) continue;
-        throw ValueError(fmt::format("{} config: option '{}' = {} is not supported by regula (only null)", optimizer_,
-                                     key, value.dump()));
-      }
-      if (key == "use_ema" || key == "is_legacy_optimizer") {
-        if (value.is_boolean() && !value.get<bool>()) continue;
-        throw ValueError(fmt::format("{} config: option '{}' = {} is not supported by regula (only false)",
-                                     optimizer_, key, value.dump()));
-      }
-      std::string known;
-      for (const std::string& k : known_) known += (known.empty() ? "" : ", ") + k;
-      throw ValueError(fmt::format("{} config: unknown option '{}'; known options: {}", optimizer_, key, known));
-    }
-  }
-
- private:
-  std::string optimizer_;
-  nlohmann::json options_;
-  std::set<std::string> known_;
-};
+/// The learning rate; a Keras schedule object in its place gets a pointer to what regula offers.
+double learning_rate(io::ConfigReader& r, double fallback) {
+  if (const auto v = r.get_json("learning_rate"); v && v->is_object())
+    throw ValueError(fmt::format("{}: option 'learning_rate' = {} must be a number; learning-rate schedules are "
+                                 "not supported (use a callback such as ReduceLROnPlateau)",
+                                 r.where(), v->dump()));
+  return r.get_double("learning_rate", fallback);
+}
 
 }  // namespace
 
@@ -180,34 +147,37 @@ OptimizerPtr from_config(const nlohmann::json& config) {
 
   const std::string key = lower(class_name);
   if (key == "sgd") {
-    ConfigReader r("SGD", options);
+    io::ConfigReader r(options, "SGD config");
     SGDOptions o;
-    o.learning_rate = r.number("learning_rate", o.learning_rate);
-    o.momentum = r.number("momentum", o.momentum);
-    o.nesterov = r.boolean("nesterov", o.nesterov);
-    r.finish();
+    o.learning_rate = learning_rate(r, o.learning_rate);
+    o.momentum = r.get_double("momentum", o.momentum);
+    o.nesterov = r.get_bool("nesterov", o.nesterov);
+    refuse_base_options(r);
+    r.expect_all_read();
     return SGD(o);
   }
   if (key == "adam") {
-    ConfigReader r("Adam", options);
+    io::ConfigReader r(options, "Adam config");
     AdamOptions o;
-    o.learning_rate = r.number("learning_rate", o.learning_rate);
-    o.beta_1 = r.number("beta_1", o.beta_1);
-    o.beta_2 = r.number("beta_2", o.beta_2);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    o.amsgrad = r.boolean("amsgrad", o.amsgrad);
-    r.finish();
+    o.learning_rate = learning_rate(r, o.learning_rate);
+    o.beta_1 = r.get_double("beta_1", o.beta_1);
+    o.beta_2 = r.get_double("beta_2", o.beta_2);
+    o.epsilon = r.get_double("epsilon", o.epsilon);
+    o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
+    refuse_base_options(r);
+    r.expect_all_read();
     return Adam(o);
   }
   if (key == "rmsprop") {
-    ConfigReader r("RMSprop", options);
+    io::ConfigReader r(options, "RMSprop config");
     RMSpropOptions o;
-    o.learning_rate = r.number("learning_rate", o.learning_rate);
-    o.rho = r.number("rho", o.rho);
-    o.momentum = r.number("momentum", o.momentum);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    o.centered = r.boolean("centered", o.centered);
-    r.finish();
+    o.learning_rate = learning_rate(r, o.learning_rate);
+    o.rho = r.get_double("rho", o.rho);
+    o.momentum = r.get_double("momentum", o.momentum);
+    o.epsilon = r.get_double("epsilon", o.epsilon);
+    o.centered = r.get_bool("centered", o.centered);
+    refuse_base_options(r);
+    r.expect_all_read();
     return RMSprop(o);
   }
   throw ValueError(fmt::format("optimizer config: unknown optimizer '{}'; known optimizers: SGD, Adam, RMSprop "

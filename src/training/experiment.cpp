@@ -4,6 +4,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "regula/backend/backend.hpp"
 #include "regula/data/idx.hpp"
@@ -15,6 +16,7 @@
 #include "regula/layers/layer_factory.hpp"
 #include "regula/model/seed_model.hpp"
 #include "regula/model/sequential.hpp"
+#include "regula/training/class_weight.hpp"
 #include "regula/utils/random.hpp"
 
 namespace regula::experiment {
@@ -37,70 +39,94 @@ Tensor with_channel_axis(Tensor x) {
   return x;
 }
 
-std::pair<Tensor, Tensor> read_xy(io::ConfigReader& r, double rescale) {
-  const std::string x_path = r.get_string("x", ""), y_path = r.get_string("y", "");
-  if (x_path.empty() || y_path.empty()) throw ValueError(r.where() + ": give both 'x' and 'y' (IDX files, raw or .gz)");
-  Tensor x = with_channel_axis(data::read_idx(x_path));
-  Tensor y = data::read_idx(y_path);
+/// IDX image and label files named by {x: …, y: …}.
+struct XYFiles {
+  std::string x, y;
+};
+
+XYFiles xy_files(const nlohmann::json& section, const std::string& where) {
+  io::ConfigReader r(section, where);
+  XYFiles f{r.get_string("x", ""), r.get_string("y", "")};
+  r.expect_all_read();
+  if (f.x.empty() || f.y.empty()) throw ValueError(where + ": give both 'x' and 'y' (IDX files, raw or .gz)");
+  return f;
+}
+
+std::pair<Tensor, Tensor> read_xy(const XYFiles& files, double rescale) {
+  Tensor x = with_channel_axis(data::read_idx(files.x));
+  Tensor y = data::read_idx(files.y);
   if (rescale != 1.0)
     for (float& v : x.values()) v = static_cast<float>(v * rescale);
   return {x, y};
 }
 
-Arrays load_arrays(const json& data, int64_t seed_limit_unused) {
-  (void)seed_limit_unused;
+/// The `data` section, read and checked in full before anything is loaded.
+struct DataSpec {
+  std::string dataset;  // "fashion_mnist", or empty when `files` names the training arrays
+  std::string path;
+  XYFiles files;
+  std::optional<XYFiles> validation, test;
+  int64_t limit = 0;
+  double rescale = 1.0;
+  double validation_split = 0.0;
+};
+
+DataSpec data_spec(const json& data) {
   io::ConfigReader r(data, "experiment: data");
-  Arrays a;
-  const int64_t limit = r.get_int("limit", 0);
-  if (limit < 0) throw ValueError("experiment: data.limit=" + std::to_string(limit) + " must be >= 0 (0 = all samples)");
-  const double rescale = r.get_double("rescale", 1.0);
+  DataSpec spec;
+  spec.limit = r.get_int("limit", 0);
+  if (spec.limit < 0) throw ValueError("experiment: data.limit=" + std::to_string(spec.limit) + " must be >= 0 (0 = all samples)");
+  spec.rescale = r.get_double("rescale", 1.0);
+  spec.path = r.get_string("path", "");
+  spec.validation_split = r.get_double("validation_split", 0.0);
   const auto dataset = r.get_json("dataset");
   if (dataset && dataset->is_string()) {
-    if (dataset->get<std::string>() != "fashion_mnist")
-      throw ValueError("experiment: data.dataset='" + dataset->get<std::string>() + "' is not built in; use fashion_mnist or {x: …, y: …} IDX files");
-    auto d = datasets::fashion_mnist::load_data({.path = r.get_string("path", ""), .limit = limit});
+    spec.dataset = dataset->get<std::string>();
+    if (spec.dataset != "fashion_mnist")
+      throw ValueError("experiment: data.dataset='" + spec.dataset + "' is not built in; use fashion_mnist or {x: …, y: …} IDX files");
+  } else if (dataset && dataset->is_object()) {
+    spec.files = xy_files(*dataset, "experiment: data.dataset");
+  } else {
+    throw ValueError("experiment: data.dataset must be fashion_mnist or {x: images.idx, y: labels.idx}");
+  }
+  if (const auto v = r.get_json("validation")) spec.validation = xy_files(*v, "experiment: data.validation");
+  if (const auto t = r.get_json("test")) spec.test = xy_files(*t, "experiment: data.test");
+  r.expect_all_read();
+  return spec;
+}
+
+Arrays load_arrays(const DataSpec& spec) {
+  Arrays a;
+  if (!spec.dataset.empty()) {
+    auto d = datasets::fashion_mnist::load_data({.path = spec.path, .limit = spec.limit});
     a.x_train = d.train.x;
     a.y_train = d.train.y;
     a.x_test = d.test.x;
     a.y_test = d.test.y;
     a.has_test = true;
-  } else if (dataset && dataset->is_object()) {
-    io::ConfigReader files(*dataset, "experiment: data.dataset");
-    std::tie(a.x_train, a.y_train) = read_xy(files, rescale);
-    files.expect_all_read();
-    if (limit > 0 && limit < a.x_train.dim(0)) {
-      a.x_train = a.x_train.slice_rows(0, limit);
-      a.y_train = a.y_train.slice_rows(0, limit);
-    }
   } else {
-    throw ValueError("experiment: data.dataset must be fashion_mnist or {x: images.idx, y: labels.idx}");
+    std::tie(a.x_train, a.y_train) = read_xy(spec.files, spec.rescale);
+    if (spec.limit > 0 && spec.limit < a.x_train.dim(0)) {
+      a.x_train = a.x_train.slice_rows(0, spec.limit);
+      a.y_train = a.y_train.slice_rows(0, spec.limit);
+    }
   }
-  if (const auto test = r.get_json("test")) {
-    io::ConfigReader t(*test, "experiment: data.test");
-    std::tie(a.x_test, a.y_test) = read_xy(t, rescale);
-    t.expect_all_read();
+  if (spec.test) {
+    std::tie(a.x_test, a.y_test) = read_xy(*spec.test, spec.rescale);
     a.has_test = true;
   }
-  const double split = r.get_double("validation_split", 0.0);
-  if (const auto val = r.get_json("validation")) {
-    io::ConfigReader v(*val, "experiment: data.validation");
-    std::tie(a.x_val, a.y_val) = read_xy(v, rescale);
-    v.expect_all_read();
+  if (spec.validation) {
+    std::tie(a.x_val, a.y_val) = read_xy(*spec.validation, spec.rescale);
     a.has_validation = true;
-  } else if (split != 0.0) {
+  } else if (spec.validation_split != 0.0) {
     // Keras's validation_split: the last fraction of the samples, before shuffling.
-    const int64_t n = a.x_train.dim(0);
-    const auto at = static_cast<int64_t>(std::floor(static_cast<double>(n) * (1.0 - split)));
-    if (!(split > 0.0 && split < 1.0) || at <= 0 || at >= n)
-      throw ValueError("experiment: data.validation_split=" + std::to_string(split) + " must be in (0, 1) and leave both parts of the " +
-                       std::to_string(n) + " samples non-empty");
-    a.x_val = a.x_train.slice_rows(at, n);
-    a.y_val = a.y_train.slice_rows(at, n);
-    a.x_train = a.x_train.slice_rows(0, at);
-    a.y_train = a.y_train.slice_rows(0, at);
+    const int64_t split = training::validation_split_index(a.x_train.dim(0), spec.validation_split);
+    a.x_val = a.x_train.slice_rows(split, a.x_train.dim(0));
+    a.y_val = a.y_train.slice_rows(split, a.y_train.dim(0));
+    a.x_train = a.x_train.slice_rows(0, split);
+    a.y_train = a.y_train.slice_rows(0, split);
     a.has_validation = true;
   }
-  r.expect_all_read();
   return a;
 }
 
@@ -242,10 +268,13 @@ RunResult run(const json& experiment, const RunOptions& options) {
   const uint64_t seed = experiment.value("seed", 1);
   set_random_seed(seed);
   if (experiment.contains("threads")) set_num_threads(experiment["threads"].get<int>());
-  Arrays a = load_arrays(experiment.at("data"), 0);
-  std::unique_ptr<Model> model = build_model(experiment.at("model"), a.x_train.shape().without_batch());
-  model->compile(compile_options(experiment.at("compile")));
+  // Every section is checked before the data is loaded, so a typo costs no waiting.
+  const DataSpec data = data_spec(experiment.at("data"));
+  CompileOptions compile = compile_options(experiment.at("compile"));
   FitOptions fit = fit_options(experiment.at("fit"), options.verbose);
+  Arrays a = load_arrays(data);
+  std::unique_ptr<Model> model = build_model(experiment.at("model"), a.x_train.shape().without_batch());
+  model->compile(std::move(compile));
   if (a.has_validation) fit.validation_data = ValidationData{a.x_val, a.y_val};
 
   RunResult result;

@@ -1,0 +1,159 @@
+// Experiment files (`regula fit experiment.yaml`): parsing, defaults, errors, and a whole run on
+// small IDX files written by the test.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "regula/data/idx.hpp"
+#include "regula/error.hpp"
+#include "regula/io/yaml.hpp"
+#include "regula/training/experiment.hpp"
+#include "regula/utils/random.hpp"
+
+namespace rg = regula;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ExperimentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("regula_experiment_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  /// Two classes of 6x6 images: class 1 has a bright left half. Written as uint8 IDX files.
+  void write_images(const std::string& prefix, int64_t n, uint64_t seed) {
+    rg::Rng rng(seed);
+    rg::Tensor x({n, 6, 6}), y({n});
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t label = i % 2;
+      y[i] = static_cast<float>(label);
+      for (int64_t p = 0; p < 36; ++p) {
+        const bool left = p % 6 < 3;
+        x[i * 36 + p] = static_cast<float>(std::round((label == 1 && left ? 180.0 : 40.0) + 30.0 * rng.uniform()));
+      }
+    }
+    rg::data::write_idx((dir_ / (prefix + "-x.idx")).string(), x, {.type = rg::data::IdxType::uint8});
+    rg::data::write_idx((dir_ / (prefix + "-y.idx")).string(), y, {.type = rg::data::IdxType::uint8, .gzip = true});
+  }
+
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(ExperimentTest, YamlScalarsAreTypedAsTheCoreSchema) {
+  const auto j = rg::io::yaml_to_json("a: 1\nb: 1.0e-4\nc: true\nd: '3'\ne: same\nf: ~\ng: [1, 2]\n", "t.yaml");
+  EXPECT_TRUE(j["a"].is_number_integer());
+  EXPECT_DOUBLE_EQ(j["b"].get<double>(), 1e-4);
+  EXPECT_EQ(j["c"], true);
+  EXPECT_TRUE(j["d"].is_string());
+  EXPECT_EQ(j["e"], "same");
+  EXPECT_TRUE(j["f"].is_null());
+  EXPECT_EQ(j["g"].size(), 2u);
+  EXPECT_THROW(rg::io::yaml_to_json("a: [1, 2\n", "bad.yaml"), rg::ValueError);
+}
+
+TEST_F(ExperimentTest, OmittedKeysTakeTheDefaultExperiment) {
+  const auto e = rg::experiment::load(write("e.yaml", "fit: {epochs: 7}\n"));
+  EXPECT_EQ(e["fit"]["epochs"], 7);
+  EXPECT_EQ(e["fit"]["batch_size"], 128);  // from the default
+  EXPECT_EQ(e["model"], "seed");
+  EXPECT_EQ(e["data"]["dataset"], "fashion_mnist");
+}
+
+TEST_F(ExperimentTest, UnknownAndUnbuiltSectionsAreRefusedByName) {
+  try {
+    rg::experiment::load(write("e.yaml", "fitt: {epochs: 1}\n"));
+    FAIL();
+  } catch (const rg::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown section 'fitt'"), std::string::npos) << e.what();
+  }
+  try {
+    rg::experiment::load(write("e.yaml", "callbacks: []\n"));
+    FAIL();
+  } catch (const rg::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("not built yet"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(rg::experiment::load((dir_ / "missing.yaml").string()), rg::IOError);
+}
+
+TEST_F(ExperimentTest, LayerListBuildsAKerasStyleModel) {
+  const auto e = rg::experiment::load(write("e.yaml", R"(
+model:
+  layers:
+    - {class_name: Conv2D, filters: 4, kernel_size: 3, padding: same, activation: relu}
+    - {class_name: MaxPooling2D, pool_size: 2}
+    - {class_name: Flatten}
+    - class_name: Dense
+      config: {units: 3, activation: softmax, kernel_regularizer: {l2: 0.01}}
+)"));
+  auto model = rg::experiment::build_model(e["model"], rg::Shape{6, 6, 1});
+  // Conv2D 3*3*1*4 + 4 = 40; Dense (3*3*4)*3 + 3 = 111.
+  EXPECT_EQ(model->count_params(), 40 + 111);
+  EXPECT_EQ(model->output_shape(), rg::Shape({3}));
+}
+
+TEST_F(ExperimentTest, MisspeltLayerOptionIsAnErrorListingTheAllowedOnes) {
+  const auto e = rg::experiment::load(write("e.yaml", "model: {layers: [{class_name: Dense, unitz: 3}]}\n"));
+  try {
+    rg::experiment::build_model(e["model"], rg::Shape{4});
+    FAIL();
+  } catch (const rg::ValueError& err) {
+    const std::string m = err.what();
+    EXPECT_NE(m.find("model.layers[0]"), std::string::npos) << m;
+    EXPECT_NE(m.find("'unitz'"), std::string::npos) << m;
+    EXPECT_NE(m.find("units"), std::string::npos) << m;
+  }
+}
+
+TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
+  write_images("train", 200, 1);
+  write_images("test", 60, 2);
+  const std::string file = write("e.yaml", "seed: 3\n"
+                                           "data:\n"
+                                           "  dataset: {x: " + (dir_ / "train-x.idx").string() + ", y: " + (dir_ / "train-y.idx").string() + "}\n"
+                                           "  test: {x: " + (dir_ / "test-x.idx").string() + ", y: " + (dir_ / "test-y.idx").string() + "}\n"
+                                           "  rescale: 0.00392156862745098\n"
+                                           "model:\n"
+                                           "  layers:\n"
+                                           "    - {class_name: Flatten}\n"
+                                           "    - {class_name: Dense, units: 2, activation: softmax}\n"
+                                           "compile: {optimizer: {class_name: Adam, learning_rate: 0.05}}\n"
+                                           "fit: {epochs: 5, batch_size: 20}\n");
+  const nlohmann::json experiment = rg::experiment::load(file);
+  std::FILE* out = std::tmpfile();
+  const auto result = rg::experiment::run(experiment, {.run_dir = (dir_ / "run").string(), .verbose = 0, .out = out});
+  std::rewind(out);
+  char buf[4096] = {};
+  const std::string printed(buf, std::fread(buf, 1, sizeof buf - 1, out));
+  std::fclose(out);
+
+  EXPECT_EQ(result.history.size(), 5u);
+  EXPECT_TRUE(result.history.contains("val_accuracy"));  // validation_split 0.2 from the default
+  EXPECT_GT(result.test.at("accuracy"), 0.9);
+  EXPECT_NE(printed.find("test_loss: "), std::string::npos) << printed;
+  EXPECT_NE(printed.find(" - test_accuracy: "), std::string::npos) << printed;
+  for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json"})
+    EXPECT_TRUE(fs::exists(dir_ / "run" / name)) << name;
+  // The resolved experiment reads back to the same experiment.
+  EXPECT_EQ(rg::io::read_yaml_file((dir_ / "run" / "experiment.yaml").string()), experiment);
+  std::ifstream csv(dir_ / "run" / "history.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "epoch,loss,accuracy,val_loss,val_accuracy");
+}
