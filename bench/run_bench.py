@@ -142,18 +142,27 @@ def table(samples, threads):
     return "\n".join(rows)
 
 
-def epochs_check(bench_exe, threads):
-    """Trains 2 epochs on Fashion-MNIST; returns a Markdown line with the test accuracy."""
-    log("epochs check: regula-bench-seed --epochs 2 (minutes)")
-    lines, rss = run_measured([bench_exe, "--epochs", "2", "--threads", str(threads)])
+def epochs_line(name, command, threads):
+    """Trains 2 epochs on Fashion-MNIST with `command`; returns a Markdown line with the test accuracy."""
+    log(f"epochs check: {name} --epochs 2 (minutes)")
+    lines, rss = run_measured(command + ["--epochs", "2", "--threads", str(threads)])
     epochs = [l for l in lines if l.get("what") == "epoch"]
     if not epochs:
-        return "Epochs check: no epoch line printed."
+        return f"- {name}: no epoch line printed."
     last = epochs[-1]
     verdict = "meets" if last["test_accuracy"] >= ACCURACY_TARGET else "MISSES"
     per_epoch = ", ".join(f"epoch {l['epoch']}: {l['test_accuracy']:.4f} in {l['train_s']:.0f} s" for l in epochs)
-    return (f"Epochs check ({threads} threads): test accuracy {last['test_accuracy']:.4f} after {last['epoch']} "
-            f"epochs, {verdict} the target {ACCURACY_TARGET} ({per_epoch}; peak RSS {rss:.0f} MiB).")
+    return (f"- {name}: test accuracy {last['test_accuracy']:.4f} after {last['epoch']} epochs, {verdict} the "
+            f"target {ACCURACY_TARGET} ({per_epoch}; peak RSS {rss:.0f} MiB)")
+
+
+def epochs_check(args, bench_exe, with_peer):
+    """The same 2-epoch recipe (batch 128, Adam, full training set) for regula and, when available, the peer."""
+    lines = [f"Epochs check ({args.threads} threads, full Fashion-MNIST training set, test set accuracy):",
+             epochs_line("regula", [bench_exe], args.threads)]
+    if with_peer:
+        lines.append(epochs_line("peer", [args.python, args.peer], args.threads))
+    return "\n".join(lines)
 
 
 def git(*cmd):
@@ -209,8 +218,8 @@ def main():
     peer_note = problem or subprocess.run(
         [args.python, "-c", "import torch; print('pytorch ' + torch.__version__)"], capture_output=True, text=True).stdout.strip()
     samples = run_rounds(args, bench_exe, problem is None)
-    epochs_line = epochs_check(bench_exe, args.threads) if args.epochs_check else None
-    text = report(args, samples, peer_note, epochs_line)
+    accuracy = epochs_check(args, bench_exe, problem is None) if args.epochs_check else None
+    text = report(args, samples, peer_note, accuracy)
     print(text)
     if not args.no_append:
         append(args.results, text)

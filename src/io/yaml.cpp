@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <fstream>
-#include <regex>
+#include <cstdlib>
 #include <sstream>
 
 #include "regula/error.hpp"
@@ -14,22 +14,35 @@
 namespace regula::io {
 namespace {
 
+/// [-+]?[0-9]+
+bool is_integer(const std::string& s) {
+  const size_t start = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  return s.size() > start && std::all_of(s.begin() + static_cast<long>(start), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// A decimal float: only sign, digits, '.', and an exponent, all consumed by strtod.
+bool is_float(const std::string& s) {
+  if (s.find_first_not_of("+-.0123456789eE") != std::string::npos || s.find_first_of("0123456789") == std::string::npos)
+    return false;
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size();
+}
+
 nlohmann::json scalar_to_json(const YAML::Node& node) {
   const std::string& s = node.Scalar();
   if (node.Tag() == "!") return s;  // quoted: always a string
-  static const std::regex int_re(R"([-+]?[0-9]+)");
-  static const std::regex float_re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (std::regex_match(s, int_re)) {
+  if (is_integer(s)) {
     try {
       return std::stoll(s);
     } catch (const std::out_of_range&) {
       return std::stod(s);
     }
   }
-  if (std::regex_match(s, float_re)) return std::stod(s);
+  if (is_float(s)) return std::stod(s);
   if (s == ".inf" || s == "+.inf") return std::numeric_limits<double>::infinity();
   if (s == "-.inf") return -std::numeric_limits<double>::infinity();
   return s;
