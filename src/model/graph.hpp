@@ -29,6 +29,8 @@ struct Model::Graph {
   std::vector<bool> grad_written;
   Tensor activity_grad;               // activity-regularizer gradient of a fused softmax output
   std::vector<float> per_sample_loss;
+  std::vector<const Tensor*> layer_inputs;  // the current node's inputs
+  std::vector<Tensor*> layer_grad_inputs;   // where the current node's input gradients go
 
   /// Builds the graph that computes `output` from `input`.
   Graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output);

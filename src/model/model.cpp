@@ -141,7 +141,7 @@ void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
   Graph& g = *graph_;
   const int64_t batch = x.dim(0);
   g.outputs[0] = x;
-  std::vector<const Tensor*> in;
+  std::vector<const Tensor*>& in = g.layer_inputs;
   for (size_t i = 1; i < g.size(); ++i) {
     in.clear();
     for (size_t j : g.inputs[i]) in.push_back(&g.outputs[j]);
@@ -183,8 +183,8 @@ void Model::backward(const Tensor& y, const float* sample_weight, double& regula
     loss_->gradient(y, y_pred, sample_weight, scale, g.grads[last]);
   g.grad_written[last] = true;
 
-  std::vector<const Tensor*> in;
-  std::vector<Tensor*> grad_in;
+  std::vector<const Tensor*>& in = g.layer_inputs;
+  std::vector<Tensor*>& grad_in = g.layer_grad_inputs;
   for (size_t i = last; i >= 1; --i) {
     layers::Layer& layer = g.layer(i);
     if (!g.grad_written[i]) continue;
