@@ -24,7 +24,9 @@ MonitorMode resolve_monitor_mode(const std::string& owner, const std::string& mo
 }
 
 Monitor::Monitor(std::string owner, std::string subject, std::string monitor, const std::string& mode)
-    : owner_(std::move(owner)), subject_(std::move(subject)), monitor_(std::move(monitor)),
+    : owner_(std::move(owner)),
+      subject_(std::move(subject)),
+      monitor_(std::move(monitor)),
       mode_(resolve_monitor_mode(owner_, mode, monitor_)) {
   if (monitor_.empty()) throw ValueError(owner_ + ": monitor='' is not allowed; give a logged name such as 'val_loss'");
 }
@@ -48,7 +50,8 @@ std::optional<double> Monitor::value(const Logs& logs) {
     // joined by "," as in Keras's message.
     std::string names;
     for (const auto& entry : logs) names += (names.empty() ? "" : ",") + entry.first;
-    std::fprintf(stderr, "UserWarning: %s conditioned on metric `%s` which is not available. Available metrics are: %s\n",
+    std::fprintf(stderr,
+                 "UserWarning: %s conditioned on metric `%s` which is not available. Available metrics are: %s\n",
                  subject_.c_str(), monitor_.c_str(), names.c_str());
     std::fflush(stderr);
     warned_ = true;

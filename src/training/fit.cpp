@@ -199,18 +199,21 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
       gather_rows(y_train, order, begin, end, yb);
       if (!w_train.empty()) gather_rows(w_train, order, begin, end, wb);
       const double loss = train_on_batch(xb, yb, w_train.empty() ? nullptr : wb.data());
-      if (!std::isfinite(loss)) {
+      loss_mean.add(loss, end - begin);
+      batch_logs.clear();
+      batch_logs.set("loss", loss_mean.result());
+      for (const metrics::MetricPtr& m : metrics_) batch_logs.set(m->name(), m->result());
+      for (callbacks::Callback* cb : cbs) cb->on_train_batch_end(step, batch_logs);
+      // A non-finite loss ends fit with an error, unless a callback (TerminateOnNaN) chose to
+      // stop training, in which case the epoch ends normally as in Keras.
+      if (!std::isfinite(loss) && !stop_training) {
         for (callbacks::Callback* cb : cbs) cb->on_train_end(epoch_logs);
         throw NumericalError("fit: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
                              " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(step + 1) +
                              "; training stopped with the weights of the last finite step (try a lower "
                              "learning rate, or check the data for NaN/inf values)");
       }
-      loss_mean.add(loss, end - begin);
-      batch_logs.clear();
-      batch_logs.set("loss", loss_mean.result());
-      for (const metrics::MetricPtr& m : metrics_) batch_logs.set(m->name(), m->result());
-      for (callbacks::Callback* cb : cbs) cb->on_train_batch_end(step, batch_logs);
+      if (stop_training) break;  // Keras 3 checks after every batch
     }
     epoch_logs = batch_logs;
     if (validation && (epoch + 1 - options.initial_epoch) % options.validation_freq == 0) {
