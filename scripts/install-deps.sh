@@ -8,11 +8,12 @@ packages=(
   libdnnl-dev
   libhdf5-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libstb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3-h5py
   dataset-fashion-mnist
 )
 if [ "${REGULA_WITH_PEERS:-0}" = 1 ]; then
   # The PyTorch peer and golden-data generator (tests read committed golden files, so CI does not need these).
-  packages+=(python3-torch python3-numpy python3-h5py)
+  packages+=(python3-torch python3-numpy)
 fi
 
 missing=()

@@ -84,7 +84,7 @@ TEST_F(ExperimentTest, UnknownAndUnbuiltSectionsAreRefusedByName) {
     EXPECT_NE(std::string(e.what()).find("unknown section 'fitt'"), std::string::npos) << e.what();
   }
   try {
-    rg::experiment::load(write("e.yaml", "callbacks: []\n"));
+    rg::experiment::load(write("e.yaml", "augmentation: {rotation_range: 10}\n"));
     FAIL();
   } catch (const rg::ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("not built yet"), std::string::npos) << e.what();
@@ -148,12 +148,45 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
   EXPECT_GT(result.test.at("accuracy"), 0.9);
   EXPECT_NE(printed.find("test_loss: "), std::string::npos) << printed;
   EXPECT_NE(printed.find(" - test_accuracy: "), std::string::npos) << printed;
-  for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json"})
+  // log.csv: the default experiment's CSVLogger, whose relative file name lands in the run directory.
+  for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json", "log.csv"})
     EXPECT_TRUE(fs::exists(dir_ / "run" / name)) << name;
   // The resolved experiment reads back to the same experiment.
   EXPECT_EQ(rg::io::read_yaml_file((dir_ / "run" / "experiment.yaml").string()), experiment);
   std::ifstream csv(dir_ / "run" / "history.csv");
   std::string header;
   std::getline(csv, header);
-  EXPECT_EQ(header, "epoch,loss,accuracy,val_loss,val_accuracy");
+  // learning_rate: written into the epoch logs by the default experiment's ReduceLROnPlateau (Keras 3).
+  EXPECT_EQ(header, "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate");
+}
+
+TEST_F(ExperimentTest, CallbacksSectionRunsKerasCallbacks) {
+  write_images("train", 100, 5);
+  const std::string data = "data: {dataset: {x: " + (dir_ / "train-x.idx").string() + ", y: " +
+                           (dir_ / "train-y.idx").string() + "}, validation_split: 0.2}\n";
+  const std::string model = "model: {layers: [{class_name: Flatten}, {class_name: Dense, units: 2, activation: softmax}]}\n";
+  // Keras EarlyStopping with patience 0 on a monitor that cannot improve after epoch 0 (the
+  // learning rate is 0) stops at epoch 1 (stop needs epoch > 0 and wait >= patience).
+  const std::string file = write("e.yaml", data + model +
+                                               "compile: {optimizer: {class_name: SGD, learning_rate: 0.0}}\n"
+                                               "fit: {epochs: 6, batch_size: 16}\n"
+                                               "callbacks:\n"
+                                               "  - {class_name: EarlyStopping, monitor: val_loss, patience: 0}\n"
+                                               "  - {class_name: CSVLogger, filename: epochs.csv}\n");
+  std::FILE* out = std::tmpfile();
+  const auto result = rg::experiment::run(rg::experiment::load(file), {.run_dir = (dir_ / "run").string(), .verbose = 0, .out = out});
+  std::fclose(out);
+  EXPECT_EQ(result.history.size(), 2u);
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "epochs.csv"));
+
+  const std::string bad = write("bad.yaml", data + model + "callbacks: [{class_name: EarlyStopping, patiense: 3}]\n");
+  try {
+    rg::experiment::run(rg::experiment::load(bad), {.run_dir = (dir_ / "run2").string(), .verbose = 0});
+    FAIL();
+  } catch (const rg::ValueError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("callbacks[0]"), std::string::npos) << m;
+    EXPECT_NE(m.find("'patiense'"), std::string::npos) << m;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "run2")) << "a bad experiment must fail before it writes anything";
 }

@@ -17,9 +17,12 @@
 #include "regula/layers/dense.hpp"
 #include "regula/layers/dropout.hpp"
 #include "regula/layers/flatten.hpp"
+#include "regula/layers/gaussian_dropout.hpp"
+#include "regula/layers/gaussian_noise.hpp"
 #include "regula/layers/merge.hpp"
 #include "regula/layers/pooling.hpp"
 #include "regula/layers/reshape.hpp"
+#include "regula/layers/spatial_dropout2d.hpp"
 #include "regula/losses/loss.hpp"
 #include "regula/testing/gradcheck.hpp"
 #include "regula/utils/random.hpp"
@@ -80,6 +83,9 @@ std::vector<LayerCase> layer_cases() {
                    [] { return rl::BatchNormalization({.center = false, .scale = false}).into_shared(); }, {{5, 3}},
                    {.epsilon = 1e-2}});
   cases.push_back({"Dropout", [] { return rl::Dropout(0.4, {.seed = 3}).into_shared(); }, {{4, 7}}});
+  cases.push_back({"SpatialDropout2D", [] { return rl::SpatialDropout2D(0.4, {.seed = 3}).into_shared(); }, {{3, 2, 3, 4}}});
+  cases.push_back({"GaussianNoise", [] { return rl::GaussianNoise(0.5, {.seed = 3}).into_shared(); }, {{3, 5}}});
+  cases.push_back({"GaussianDropout", [] { return rl::GaussianDropout(0.4, {.seed = 3}).into_shared(); }, {{3, 5}}});
   cases.push_back({"Flatten", [] { return rl::Flatten().into_shared(); }, {{2, 3, 2, 2}}});
   cases.push_back({"Reshape", [] { return rl::Reshape({-1, 3}).into_shared(); }, {{2, 4, 3}}});
   cases.push_back({"Add", [] { return rl::Add().into_shared(); }, {{2, 3, 2}, {2, 3, 2}, {2, 3, 2}}});

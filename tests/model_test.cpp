@@ -259,3 +259,22 @@ TEST(Progbar, PrintsOneKerasLinePerEpochWhenNotATerminal) {
             std::string::npos) << text;
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
 }
+
+TEST(Model, KernelConstraintIsAppliedAfterEveryUpdate) {
+  // Keras applies a weight's constraint right after each optimizer step: with
+  // kernel_constraint=MaxNorm(0.5), every column of the Dense kernel (axis 0: one norm per output
+  // unit) ends each step with norm <= 0.5.
+  auto input = rg::layers::Input({2});
+  auto x = rg::layers::Dense(8, {.activation = "relu",
+                                 .kernel_constraint = std::make_shared<rg::constraints::MaxNorm>(
+                                     rg::constraints::MaxNormOptions{.max_value = 0.5})})(input);
+  rg::Model model(input, rg::layers::Dense(3, {.activation = "softmax"})(x));
+  model.compile({.optimizer = rg::optimizers::SGD({.learning_rate = 0.5}), .loss = "sparse_categorical_crossentropy"});
+  Blobs b = make_blobs(64, 3, 8);
+  model.fit(b.x, b.y, {.batch_size = 16, .epochs = 2, .verbose = 0});
+  const rg::Tensor kernel = model.get_weights()[0];
+  for (int64_t unit = 0; unit < 8; ++unit) {
+    const double norm = std::hypot(kernel[unit], kernel[8 + unit]);
+    EXPECT_LE(norm, 0.5 + 1e-6) << "unit " << unit;
+  }
+}

@@ -14,6 +14,7 @@
 
 #include "regula/error.hpp"
 #include "regula/layers/layer.hpp"
+#include "regula/optimizers/adamw.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace ro = regula::optimizers;
@@ -324,7 +325,8 @@ TEST(Registry, GetByNameAnyCase) {
   EXPECT_EQ(ro::get("RMSProp")->name(), "rmsprop");
   const std::string msg = message_of([] { ro::get("adagrad"); });
   EXPECT_NE(msg.find("adagrad"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("SGD, Adam, RMSprop"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("SGD, Adam, AdamW, RMSprop"), std::string::npos) << msg;
+  EXPECT_EQ(ro::get("AdamW")->name(), ro::AdamW()->name());
 }
 
 TEST(Registry, FromConfigForms) {

@@ -72,8 +72,10 @@ void ConfigReader::ignore(std::initializer_list<const char*> keys) {
 
 void ConfigReader::expect_all_read() const {
   std::string unknown;
+  // null means "the default" in Keras's configs, so an unread null (e.g. "kernel_constraint": null
+  // on a layer without that option) is not an error.
   for (const auto& [key, value] : object_.items())
-    if (!read_.contains(key)) unknown += (unknown.empty() ? "'" : ", '") + key + "'";
+    if (!read_.contains(key) && !value.is_null()) unknown += (unknown.empty() ? "'" : ", '") + key + "'";
   if (unknown.empty()) return;
   std::string known;
   for (const std::string& k : read_) known += (known.empty() ? "" : ", ") + k;

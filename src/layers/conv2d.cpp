@@ -81,9 +81,11 @@ Shape Conv2D::build_impl(const std::vector<Shape>& input_shapes) {
   const int64_t in_c = in[2];
   const int64_t area = kernel_size_.h * kernel_size_.w;
   add_weight("kernel", {kernel_size_.h, kernel_size_.w, in_c, filters_}, options_.kernel_initializer, true,
-             area * in_c, area * filters_, options_.kernel_regularizer);
+             area * in_c, area * filters_, options_.kernel_regularizer)
+      .constraint = options_.kernel_constraint;
   if (options_.use_bias)
-    add_weight("bias", {filters_}, options_.bias_initializer, true, 1, 1, options_.bias_regularizer);
+    add_weight("bias", {filters_}, options_.bias_initializer, true, 1, 1, options_.bias_regularizer).constraint =
+        options_.bias_constraint;
   return {rows_.out, cols_.out, filters_};
 }
 
@@ -146,8 +148,8 @@ nlohmann::json Conv2D::get_config() const {
   config["kernel_regularizer"] =
       options_.kernel_regularizer ? options_.kernel_regularizer->get_config() : nlohmann::json();
   config["bias_regularizer"] = options_.bias_regularizer ? options_.bias_regularizer->get_config() : nlohmann::json();
-  config["kernel_constraint"] = nullptr;
-  config["bias_constraint"] = nullptr;
+  config["kernel_constraint"] = options_.kernel_constraint ? constraints::to_config(*options_.kernel_constraint) : nlohmann::json();
+  config["bias_constraint"] = options_.bias_constraint ? constraints::to_config(*options_.bias_constraint) : nlohmann::json();
   return config;
 }
 

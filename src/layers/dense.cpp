@@ -18,8 +18,11 @@ Shape Dense::build_impl(const std::vector<Shape>& input_shapes) {
     throw ShapeError(where() + ": input shape " + in.to_string(true) + " needs at least one feature axis");
   const int64_t features = in[in.rank() - 1];
   add_weight("kernel", {features, units_}, options_.kernel_initializer, true, features, units_,
-             options_.kernel_regularizer);
-  if (options_.use_bias) add_weight("bias", {units_}, options_.bias_initializer, true, 1, 1, options_.bias_regularizer);
+             options_.kernel_regularizer)
+      .constraint = options_.kernel_constraint;
+  if (options_.use_bias)
+    add_weight("bias", {units_}, options_.bias_initializer, true, 1, 1, options_.bias_regularizer).constraint =
+        options_.bias_constraint;
   Shape out = in;
   out[out.rank() - 1] = units_;
   return out;
@@ -71,6 +74,8 @@ nlohmann::json Dense::get_config() const {
   config["bias_initializer"] = {{"class_name", options_.bias_initializer}, {"config", nlohmann::json::object()}};
   config["kernel_regularizer"] = options_.kernel_regularizer ? options_.kernel_regularizer->get_config() : nlohmann::json();
   config["bias_regularizer"] = options_.bias_regularizer ? options_.bias_regularizer->get_config() : nlohmann::json();
+  config["kernel_constraint"] = options_.kernel_constraint ? constraints::to_config(*options_.kernel_constraint) : nlohmann::json();
+  config["bias_constraint"] = options_.bias_constraint ? constraints::to_config(*options_.bias_constraint) : nlohmann::json();
   return config;
 }
 

@@ -12,9 +12,12 @@
 #include "regula/layers/dense.hpp"
 #include "regula/layers/dropout.hpp"
 #include "regula/layers/flatten.hpp"
+#include "regula/layers/gaussian_dropout.hpp"
+#include "regula/layers/gaussian_noise.hpp"
 #include "regula/layers/merge.hpp"
 #include "regula/layers/pooling.hpp"
 #include "regula/layers/reshape.hpp"
+#include "regula/layers/spatial_dropout2d.hpp"
 
 namespace regula::layers {
 namespace {
@@ -36,6 +39,18 @@ regularizers::RegularizerPtr regularizer(Reader& r, const std::string& key) {
   if (v->contains("class_name")) return regularizers::from_config(*v);
   if (v->is_object()) return regularizers::l1_l2(v->value("l1", 0.0), v->value("l2", 0.0));
   throw ValueError(r.where() + ": option '" + key + "' = " + v->dump() + " must be {l1: …, l2: …} or a Keras regularizer config");
+}
+
+constraints::ConstraintPtr constraint(Reader& r, const std::string& key) {
+  const auto v = r.get_json(key);
+  if (!v) return nullptr;
+  // Keras's config form, or the short {class_name: MaxNorm, max_value: 3} of experiment files.
+  if (v->is_object() && v->contains("class_name") && !v->contains("config")) {
+    nlohmann::json config = *v;
+    config.erase("class_name");
+    return constraints::from_config({{"class_name", v->at("class_name")}, {"config", config}});
+  }
+  return constraints::from_config(*v);
 }
 
 std::string initializer(Reader& r, const std::string& key, const std::string& fallback) {
@@ -80,6 +95,8 @@ const std::map<std::string, Factory>& factories() {
          o.kernel_regularizer = regularizer(r, "kernel_regularizer");
          o.bias_regularizer = regularizer(r, "bias_regularizer");
          o.activity_regularizer = regularizer(r, "activity_regularizer");
+         o.kernel_constraint = constraint(r, "kernel_constraint");
+         o.bias_constraint = constraint(r, "bias_constraint");
          o.name = r.get_string("name", "");
          return std::make_shared<Dense>(units, o);
        }},
@@ -97,6 +114,8 @@ const std::map<std::string, Factory>& factories() {
          o.kernel_regularizer = regularizer(r, "kernel_regularizer");
          o.bias_regularizer = regularizer(r, "bias_regularizer");
          o.activity_regularizer = regularizer(r, "activity_regularizer");
+         o.kernel_constraint = constraint(r, "kernel_constraint");
+         o.bias_constraint = constraint(r, "bias_constraint");
          o.name = r.get_string("name", "");
          r.ignore({"data_format", "dilation_rate", "groups"});
          return std::make_shared<Conv2D>(filters, kernel, o);
@@ -123,6 +142,10 @@ const std::map<std::string, Factory>& factories() {
          o.gamma_initializer = initializer(r, "gamma_initializer", "ones");
          o.moving_mean_initializer = initializer(r, "moving_mean_initializer", "zeros");
          o.moving_variance_initializer = initializer(r, "moving_variance_initializer", "ones");
+         o.beta_regularizer = regularizer(r, "beta_regularizer");
+         o.gamma_regularizer = regularizer(r, "gamma_regularizer");
+         if (r.get_bool("synchronized", false))
+           throw ValueError(r.where() + ": synchronized=true (cross-device statistics) is not supported");
          o.name = r.get_string("name", "");
          return std::make_shared<BatchNormalization>(o);
        }},
@@ -139,6 +162,27 @@ const std::map<std::string, Factory>& factories() {
          o.name = r.get_string("name", "");
          r.ignore({"noise_shape"});
          return std::make_shared<Dropout>(rate, o);
+       }},
+      {"SpatialDropout2D",
+       [](Reader& r) {
+         const double rate = r.get_double("rate", -1.0);
+         SpatialDropout2DOptions o;
+         o.data_format = r.get_string("data_format", o.data_format);
+         o.seed = r.get_int("seed", -1);
+         o.name = r.get_string("name", "");
+         return std::make_shared<SpatialDropout2D>(rate, o);
+       }},
+      {"GaussianNoise",
+       [](Reader& r) {
+         const double stddev = r.get_double("stddev", -1.0);
+         return std::make_shared<GaussianNoise>(stddev, GaussianNoiseOptions{.seed = r.get_int("seed", -1),
+                                                                             .name = r.get_string("name", "")});
+       }},
+      {"GaussianDropout",
+       [](Reader& r) {
+         const double rate = r.get_double("rate", -1.0);
+         return std::make_shared<GaussianDropout>(rate, GaussianDropoutOptions{.seed = r.get_int("seed", -1),
+                                                                               .name = r.get_string("name", "")});
        }},
       {"Flatten",
        [](Reader& r) {

@@ -76,6 +76,22 @@ std::vector<layers::Layer*> Model::layers() const {
   return out;
 }
 
+std::vector<std::vector<layers::Layer*>> Model::inbound_layers() const {
+  std::vector<std::vector<layers::Layer*>> out;
+  if (!graph_) return out;
+  for (size_t i = 0; i < graph_->size(); ++i) {
+    out.emplace_back();
+    for (size_t j : graph_->inputs[i]) out.back().push_back(&graph_->layer(j));
+  }
+  return out;
+}
+
+std::vector<std::string> Model::metric_names() const {
+  std::vector<std::string> names;
+  for (const metrics::MetricPtr& m : metrics_) names.push_back(m->name());
+  return names;
+}
+
 layers::Layer& Model::get_layer(const std::string& name) const {
   std::string known;
   for (layers::Layer* l : layers()) {

@@ -9,6 +9,7 @@
 
 #include "regula/error.hpp"
 #include "regula/io/config_reader.hpp"
+#include "regula/optimizers/adamw.hpp"
 
 namespace regula::optimizers {
 
@@ -53,6 +54,9 @@ void Optimizer::apply(const std::vector<layers::Weight*>& weights) {
   const int64_t step = iterations_ + 1;
   for (size_t i = 0; i < weights.size(); ++i)
     if (weights[i]->trainable && weights[i]->value.size() > 0) update(i, *weights[i], step);
+  // Keras applies constraints right after the update step.
+  for (layers::Weight* w : weights)
+    if (w->trainable && w->constraint) w->constraint->apply(w->value);
   ++iterations_;
 }
 
@@ -113,7 +117,8 @@ OptimizerPtr get(const std::string& name) {
   if (key == "sgd") return SGD();
   if (key == "adam") return Adam();
   if (key == "rmsprop") return RMSprop();
-  throw ValueError(fmt::format("optimizers::get: unknown optimizer '{}'; known optimizers: SGD, Adam, RMSprop "
+  if (key == "adamw") return AdamW();
+  throw ValueError(fmt::format("optimizers::get: unknown optimizer '{}'; known optimizers: SGD, Adam, AdamW, RMSprop "
                                "(any case)",
                                name));
 }
@@ -168,6 +173,21 @@ OptimizerPtr from_config(const nlohmann::json& config) {
     r.expect_all_read();
     return Adam(o);
   }
+  if (key == "adamw") {
+    AdamWOptions o;
+    // weight_decay is AdamW's own option here, not the base option refuse_base_options rejects.
+    o.weight_decay = io::ConfigReader(options, "AdamW config").get_double("weight_decay", o.weight_decay);
+    options.erase("weight_decay");
+    io::ConfigReader r(options, "AdamW config");
+    o.learning_rate = learning_rate(r, o.learning_rate);
+    o.beta_1 = r.get_double("beta_1", o.beta_1);
+    o.beta_2 = r.get_double("beta_2", o.beta_2);
+    o.epsilon = r.get_double("epsilon", o.epsilon);
+    o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
+    refuse_base_options(r);
+    r.expect_all_read();
+    return AdamW(o);
+  }
   if (key == "rmsprop") {
     io::ConfigReader r(options, "RMSprop config");
     RMSpropOptions o;
@@ -180,7 +200,7 @@ OptimizerPtr from_config(const nlohmann::json& config) {
     r.expect_all_read();
     return RMSprop(o);
   }
-  throw ValueError(fmt::format("optimizer config: unknown optimizer '{}'; known optimizers: SGD, Adam, RMSprop "
+  throw ValueError(fmt::format("optimizer config: unknown optimizer '{}'; known optimizers: SGD, Adam, AdamW, RMSprop "
                                "(any case)",
                                class_name));
 }

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "regula/backend/backend.hpp"
+#include "regula/callbacks/callback_factory.hpp"
 #include "regula/data/idx.hpp"
 #include "regula/datasets/fashion_mnist.hpp"
 #include "regula/error.hpp"
@@ -17,6 +18,7 @@
 #include "regula/model/seed_model.hpp"
 #include "regula/model/sequential.hpp"
 #include "regula/training/class_weight.hpp"
+#include "regula/utils/class_weight.hpp"
 #include "regula/utils/random.hpp"
 
 namespace regula::experiment {
@@ -25,8 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::vector<std::string> kBuiltSections = {"seed", "threads", "data", "model", "compile", "fit"};
-const std::vector<std::string> kLaterSections = {"augmentation", "callbacks", "search"};
+const std::vector<std::string> kBuiltSections = {"seed", "threads", "data", "model", "compile", "fit", "callbacks"};
+const std::vector<std::string> kLaterSections = {"augmentation", "search"};
 
 struct Arrays {
   Tensor x_train, y_train, x_val, y_val, x_test, y_test;
@@ -186,7 +188,7 @@ CompileOptions compile_options(const json& section) {
   return o;
 }
 
-FitOptions fit_options(const json& section, int verbose) {
+FitOptions fit_options(const json& section, int verbose, bool& balanced_class_weight) {
   io::ConfigReader r(section, "experiment: fit");
   FitOptions o;
   o.epochs = static_cast<int>(r.get_int("epochs", 2));
@@ -197,9 +199,14 @@ FitOptions fit_options(const json& section, int verbose) {
   o.validation_freq = static_cast<int>(r.get_int("validation_freq", 1));
   o.steps_per_epoch = r.get_int("steps_per_epoch", 0);
   if (const auto cw = r.get_json("class_weight")) {
-    if (!cw->is_object())
-      throw ValueError("experiment: fit.class_weight must be a mapping {class: weight}, got " + cw->dump());
-    for (const auto& [cls, w] : cw->items()) o.class_weight[std::stoi(cls)] = w.get<double>();
+    if (cw->is_string()) {
+      if (*cw != "balanced") throw ValueError("experiment: fit.class_weight must be 'balanced' or {class: weight}, got " + cw->dump());
+      balanced_class_weight = true;  // resolved from the training labels once they are loaded
+    } else if (cw->is_object()) {
+      for (const auto& [cls, w] : cw->items()) o.class_weight[std::stoi(cls)] = w.get<double>();
+    } else {
+      throw ValueError("experiment: fit.class_weight must be 'balanced' or {class: weight}, got " + cw->dump());
+    }
   }
   r.expect_all_read();
   return o;
@@ -217,6 +224,17 @@ json default_experiment() {
         {"loss", "sparse_categorical_crossentropy"},
         {"metrics", {"accuracy"}}}},
       {"fit", {{"epochs", 2}, {"batch_size", 128}}},
+      // The article's callbacks.
+      {"callbacks",
+       {{{"class_name", "EarlyStopping"}, {"monitor", "val_accuracy"}, {"patience", 10}, {"mode", "max"}},
+        {{"class_name", "ReduceLROnPlateau"},
+         {"monitor", "val_accuracy"},
+         {"factor", 0.1},
+         {"patience", 7},
+         {"min_delta", 1e-4},
+         {"mode", "max"},
+         {"verbose", 1}},
+        {{"class_name", "CSVLogger"}, {"filename", "log.csv"}}}},
   };
 }
 
@@ -235,7 +253,7 @@ json load(const std::string& path) {
     if (std::find(kLaterSections.begin(), kLaterSections.end(), key) != kLaterSections.end())
       throw ValueError(path + ": section '" + key + "' is not built yet in this version of regula (see README, \"Not built yet\")");
     if (std::find(kBuiltSections.begin(), kBuiltSections.end(), key) == kBuiltSections.end())
-      throw ValueError(path + ": unknown section '" + key + "'; allowed: seed, threads, data, model, compile, fit");
+      throw ValueError(path + ": unknown section '" + key + "'; allowed: seed, threads, data, model, compile, fit, callbacks");
   }
   // A model given as a layer list replaces the default, it is not merged into it.
   json resolved = default_experiment();
@@ -271,14 +289,24 @@ RunResult run(const json& experiment, const RunOptions& options) {
   // Every section is checked before the data is loaded, so a typo costs no waiting.
   const DataSpec data = data_spec(experiment.at("data"));
   CompileOptions compile = compile_options(experiment.at("compile"));
-  FitOptions fit = fit_options(experiment.at("fit"), options.verbose);
+  bool balanced_class_weight = false;
+  FitOptions fit = fit_options(experiment.at("fit"), options.verbose, balanced_class_weight);
+  RunResult result;
+  result.run_dir = options.run_dir.empty() ? timestamp_dir() : options.run_dir;
+  std::vector<std::unique_ptr<callbacks::Callback>> callback_objects;
+  const json callback_list = experiment.value("callbacks", json::array());
+  if (!callback_list.is_array()) throw ValueError("experiment: callbacks must be a list of {class_name: …, …}");
+  for (size_t i = 0; i < callback_list.size(); ++i) {
+    callback_objects.push_back(callbacks::callback_from_config(callback_list[i], result.run_dir,
+                                                               "experiment: callbacks[" + std::to_string(i) + "]"));
+    fit.callbacks.push_back(callback_objects.back().get());
+  }
   Arrays a = load_arrays(data);
   std::unique_ptr<Model> model = build_model(experiment.at("model"), a.x_train.shape().without_batch());
   model->compile(std::move(compile));
   if (a.has_validation) fit.validation_data = ValidationData{a.x_val, a.y_val};
+  if (balanced_class_weight) fit.class_weight = utils::compute_class_weight("balanced", a.y_train);
 
-  RunResult result;
-  result.run_dir = options.run_dir.empty() ? timestamp_dir() : options.run_dir;
   const fs::path dir(result.run_dir);
   std::error_code ec;
   fs::create_directories(dir, ec);

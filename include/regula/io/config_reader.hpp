@@ -30,7 +30,8 @@ class ConfigReader {
   std::optional<nlohmann::json> get_json(const std::string& key);
   /// Marks keys that are accepted and ignored (e.g. Keras's "dtype", "trainable").
   void ignore(std::initializer_list<const char*> keys);
-  /// Throws ValueError naming every key that was not read, and the keys that were.
+  /// Throws ValueError naming every key that was not read (null values excepted: null means
+  /// "the default" in Keras's configs), and the keys that were.
   void expect_all_read() const;
   const std::string& where() const { return where_; }
 

@@ -63,6 +63,8 @@ struct Conv2DOptions {
   regularizers::RegularizerPtr kernel_regularizer = nullptr;
   regularizers::RegularizerPtr bias_regularizer = nullptr;
   regularizers::RegularizerPtr activity_regularizer = nullptr;
+  constraints::ConstraintPtr kernel_constraint = nullptr;
+  constraints::ConstraintPtr bias_constraint = nullptr;
   std::string name = "";
 };
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "regula/constraints/constraint.hpp"
 #include "regula/regularizers/regularizer.hpp"
 #include "regula/tensor/tensor.hpp"
 
@@ -34,6 +35,8 @@ struct Weight {
   bool trainable = true;
   /// Penalty added to the loss (kernel_regularizer / bias_regularizer), or null.
   regularizers::RegularizerPtr regularizer;
+  /// Projection applied after each optimizer update (kernel_constraint / bias_constraint), or null.
+  constraints::ConstraintPtr constraint;
 };
 
 /// What a forward pass needs to know besides its inputs.

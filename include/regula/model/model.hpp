@@ -147,6 +147,10 @@ class Model {
 
   /// Layers in topological order, the input layer first.
   std::vector<layers::Layer*> layers() const;
+  /// For each layer of `layers()`, the layers whose outputs it is called on (none for the input).
+  std::vector<std::vector<layers::Layer*>> inbound_layers() const;
+  /// The compiled metrics' names as they appear in the logs (empty before `compile`).
+  std::vector<std::string> metric_names() const;
   /// The layer named `name`; throws ValueError listing the names when absent.
   layers::Layer& get_layer(const std::string& name) const;
   const Shape& input_shape() const;

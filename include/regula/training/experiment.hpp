@@ -7,9 +7,10 @@
 /// `{x: …, y: …}`, `limit`, `validation_split` or `validation: {x, y}`, `test: {x, y}`),
 /// `model` (`seed`, or `{layers: [...]}` of Keras-style layer configs, optional `input_shape`),
 /// `compile` (`optimizer` as a name or `{class_name, learning_rate, …}`, `loss`, `metrics`) and
-/// `fit` (`epochs`, `batch_size`, `shuffle`, `class_weight`, `validation_freq`, `initial_epoch`).
-/// The sections of later work (`augmentation`, `callbacks`, `search`) are refused with a message
-/// saying they are not built yet.
+/// `fit` (`epochs`, `batch_size`, `shuffle`, `class_weight`, `validation_freq`, `initial_epoch`)
+/// and `callbacks` (a list of Keras-style callback configs, see callbacks/callback_factory.hpp;
+/// relative file names land in the run directory). The sections of later work (`augmentation`,
+/// `search`) are refused with a message saying they are not built yet.
 ///
 /// A run writes its run directory: `experiment.yaml` (the resolved experiment), `history.json`,
 /// `history.csv`, `test.json`; and ends by printing `test_loss: … - test_accuracy: …`.
@@ -26,7 +27,9 @@
 namespace regula::experiment {
 
 /// The default experiment: the seed model on Fashion-MNIST, Adam, sparse categorical
-/// crossentropy with accuracy, 2 epochs of batch 128, validation_split 0.2, seed 1.
+/// crossentropy with accuracy, 2 epochs of batch 128, validation_split 0.2, seed 1, and the
+/// article's callbacks: EarlyStopping(val_accuracy, patience 10, max), ReduceLROnPlateau(
+/// val_accuracy, factor 0.1, patience 7, min_delta 1e-4, max, verbose 1), CSVLogger(log.csv).
 nlohmann::json default_experiment();
 
 /// Reads an experiment file (YAML) and fills omitted keys from the default experiment.

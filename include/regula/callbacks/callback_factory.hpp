@@ -1,0 +1,23 @@
+#pragma once
+/// @file
+/// Callbacks from Keras-style configurations, for experiment files:
+/// `{class_name: EarlyStopping, monitor: val_accuracy, patience: 10, mode: max}`.
+/// Option names and defaults are Keras's; file names (CSVLogger's `filename`) that are relative
+/// are taken inside the run directory. An unknown class or option is a ValueError naming `where`.
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "regula/callbacks/callback.hpp"
+
+namespace regula::callbacks {
+
+/// A new callback from `spec`; relative paths are resolved against `run_dir`.
+std::unique_ptr<Callback> callback_from_config(const nlohmann::json& spec, const std::string& run_dir,
+                                               const std::string& where);
+/// The class names `callback_from_config` knows.
+std::vector<std::string> known_callback_classes();
+
+}  // namespace regula::callbacks

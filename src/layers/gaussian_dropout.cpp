@@ -1,0 +1,70 @@
+#include "regula/layers/gaussian_dropout.hpp"
+
+#include <cmath>
+
+#include "noise_draws.hpp"
+#include "regula/error.hpp"
+
+namespace regula::layers {
+
+GaussianDropout::GaussianDropout(double rate, GaussianDropoutOptions options)
+    : LayerBase(options.name, "gaussian_dropout"), rate_(rate), options_(std::move(options)), key_(0) {
+  // Keras accepts rate = 1, where σ is infinite; regula rejects it as Dropout does.
+  if (!(rate_ >= 0.0 && rate_ < 1.0))
+    throw ValueError(where() + ": rate=" + std::to_string(rate_) + " must be in [0, 1)");
+  key_ = detail::stochastic_layer_key(options_.seed, where());
+}
+
+Shape GaussianDropout::build_impl(const std::vector<Shape>& input_shapes) {
+  expect_inputs(input_shapes, 1);
+  return input_shapes[0];
+}
+
+void GaussianDropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output,
+                              const ForwardContext& context) {
+  const Tensor& x = *inputs[0];
+  if (!context.training || rate_ == 0.0) {
+    masked_ = false;
+    output.copy_from(x);
+    return;
+  }
+  const int64_t n = x.size();
+  detail::check_drawable(n, where());
+  const detail::NormalDraws normal(detail::step_rng(key_, context.step));
+  const auto sd = static_cast<float>(std::sqrt(rate_ / (1.0 - rate_)));
+  masked_ = true;
+  scale_.ensure_shape(x.shape());
+  const float* src = x.data();
+  float* dst = output.data();
+  float* factor = scale_.data();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) {
+    const float f = 1.0f + sd * normal(static_cast<uint32_t>(i));
+    factor[i] = f;
+    dst[i] = src[i] * f;
+  }
+}
+
+void GaussianDropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
+                               const std::vector<Tensor*>& grad_inputs) {
+  if (grad_inputs[0] == nullptr) return;
+  if (!masked_) {
+    grad_inputs[0]->copy_from(grad_output);
+    return;
+  }
+  const float* g = grad_output.data();
+  const float* factor = scale_.data();
+  float* dst = grad_inputs[0]->data();
+  const int64_t n = grad_output.size();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * factor[i];
+}
+
+nlohmann::json GaussianDropout::get_config() const {
+  nlohmann::json config = Layer::get_config();
+  config["rate"] = rate_;
+  config["seed"] = options_.seed >= 0 ? nlohmann::json(options_.seed) : nlohmann::json();
+  return config;
+}
+
+}  // namespace regula::layers
