@@ -8,13 +8,11 @@ packages=(
   libdnnl-dev
   libhdf5-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libstb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-h5py
   dataset-fashion-mnist
+  # Independent readers of regula's files in the tests (HDF5 model files read by h5py and loaded
+  # into the PyTorch seed model), and the PyTorch peer of the benchmarks.
+  python3-h5py python3-numpy python3-torch
 )
-if [ "${REGULA_WITH_PEERS:-0}" = 1 ]; then
-  # The PyTorch peer and golden-data generator (tests read committed golden files, so CI does not need these).
-  packages+=(python3-torch python3-numpy)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

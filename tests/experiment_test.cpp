@@ -149,7 +149,8 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
   EXPECT_NE(printed.find("test_loss: "), std::string::npos) << printed;
   EXPECT_NE(printed.find(" - test_accuracy: "), std::string::npos) << printed;
   // log.csv: the default experiment's CSVLogger, whose relative file name lands in the run directory.
-  for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json", "log.csv"})
+  // best.h5: its ModelCheckpoint (save_best_only on val_accuracy), also inside the run directory.
+  for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json", "log.csv", "best.h5"})
     EXPECT_TRUE(fs::exists(dir_ / "run" / name)) << name;
   // The resolved experiment reads back to the same experiment.
   EXPECT_EQ(rg::io::read_yaml_file((dir_ / "run" / "experiment.yaml").string()), experiment);

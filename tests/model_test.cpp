@@ -278,3 +278,31 @@ TEST(Model, KernelConstraintIsAppliedAfterEveryUpdate) {
     EXPECT_LE(norm, 0.5 + 1e-6) << "unit " << unit;
   }
 }
+
+TEST(Model, LoggedLossIncludesTheActivityPenaltyDividedByBatchSize) {
+  // Keras: activity_regularizer(output) / batch_size is added to the loss, and the `loss` in the
+  // logs includes it. With a zero kernel and a bias of (1, 2) the output is (1, 2) for every
+  // sample: penalty l2 · (1² + 2²) · N / N = 0.5 · 5; MSE against zeros = (1 + 4) / 2.
+  auto input = rg::layers::Input({3});
+  rg::Model model(input, rg::layers::Dense(2, {.kernel_initializer = "zeros", .activity_regularizer = rg::regularizers::l2(0.5)})(input));
+  model.compile({.optimizer = rg::optimizers::SGD({.learning_rate = 0.0}), .loss = "mse"});
+  auto w = model.get_weights();
+  w[1] = rg::Tensor({2}, std::vector<float>{1, 2});
+  model.set_weights(w);
+  rg::Tensor x({4, 3}, 0.7f), y({4, 2});
+  const auto logs = model.evaluate(x, y, {.batch_size = 4, .verbose = 0});
+  EXPECT_NEAR(logs.at("loss"), 2.5 + 2.5, 1e-6);
+  EXPECT_NEAR(model.train_on_batch(x, y), 5.0, 1e-6);
+}
+
+TEST(Model, ClassWeightedLossIsSumOfWeightedLossesOverN) {
+  // Keras reduces weighted losses as Σ w_i·l_i / N (not / Σ w_i), metrics unweighted. A model
+  // that outputs p = (0.5, 0.5) has l_i = ln 2 for every sample; with class_weight {1: 3}
+  // and labels (0, 1, 1, 1): (1 + 3 + 3 + 3) · ln 2 / 4.
+  auto input = rg::layers::Input({1});
+  rg::Model model(input, rg::layers::Dense(2, {.activation = "softmax", .kernel_initializer = "zeros"})(input));
+  model.compile({.optimizer = rg::optimizers::SGD({.learning_rate = 0.0}), .loss = "sparse_categorical_crossentropy"});
+  rg::Tensor x({4, 1}, 1.0f), y({4}, std::vector<float>{0, 1, 1, 1});
+  auto history = model.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0, .class_weight = {{1, 3.0}}});
+  EXPECT_NEAR(history["loss"][0], 10.0 * std::log(2.0) / 4.0, 1e-5);
+}

@@ -1,10 +1,10 @@
 #include "regula/layers/dropout.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 #include "regula/error.hpp"
 #include "regula/utils/random.hpp"
+#include "src/layers/noise_draws.hpp"
 
 namespace regula::layers {
 
@@ -12,9 +12,7 @@ Dropout::Dropout(double rate, DropoutOptions options)
     : LayerBase(options.name, "dropout"), rate_(rate), options_(std::move(options)), key_(0) {
   if (!(rate_ >= 0.0 && rate_ < 1.0))
     throw ValueError(where() + ": rate=" + std::to_string(rate_) + " must be in [0, 1)");
-  if (options_.seed < -1)
-    throw ValueError(where() + ": seed=" + std::to_string(options_.seed) + " must be >= 0, or -1 for none");
-  key_ = options_.seed >= 0 ? mix64(static_cast<uint64_t>(options_.seed) ^ 0xD50F0A7E5EEDull) : next_random_key();
+  key_ = detail::stochastic_layer_key(options_.seed, where());
 }
 
 Shape Dropout::build_impl(const std::vector<Shape>& input_shapes) {
@@ -31,8 +29,8 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
   }
   // One 32-bit draw per element (a vectorizable hash of its index); an element is dropped when
   // its 32 bits fall below rate·2³².
-  const CounterRng rng(mix64(key_ ^ mix64(context.step)));
-  const auto threshold = static_cast<uint64_t>(std::ldexp(rate_, 32));
+  const CounterRng rng = detail::step_rng(key_, context.step);
+  const uint32_t threshold = detail::drop_threshold(rate_);
   const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
   masked_ = true;
   scale_.ensure_shape(x.shape());
@@ -40,12 +38,10 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
   float* dst = output.data();
   float* mask = scale_.data();
   const int64_t n = x.size();
-  if (n > static_cast<int64_t>(UINT32_MAX))
-    throw ValueError(where() + ": " + std::to_string(n) + " elements exceed the 2^32 a mask can index");
-  const auto threshold_bits = static_cast<uint32_t>(std::min<uint64_t>(threshold, UINT32_MAX));
+  detail::check_drawable(n, where());
 #pragma omp parallel for simd schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) {
-    const float m = rng.bits32(static_cast<uint32_t>(i)) >= threshold_bits ? keep_scale : 0.0f;
+    const float m = rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f;
     mask[i] = m;
     dst[i] = src[i] * m;
   }

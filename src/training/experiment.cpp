@@ -234,6 +234,11 @@ json default_experiment() {
          {"min_delta", 1e-4},
          {"mode", "max"},
          {"verbose", 1}},
+        {{"class_name", "ModelCheckpoint"},
+         {"filepath", "best.h5"},
+         {"monitor", "val_accuracy"},
+         {"save_best_only", true},
+         {"mode", "max"}},
         {{"class_name", "CSVLogger"}, {"filename", "log.csv"}}}},
   };
 }

@@ -29,7 +29,8 @@ namespace regula::experiment {
 /// The default experiment: the seed model on Fashion-MNIST, Adam, sparse categorical
 /// crossentropy with accuracy, 2 epochs of batch 128, validation_split 0.2, seed 1, and the
 /// article's callbacks: EarlyStopping(val_accuracy, patience 10, max), ReduceLROnPlateau(
-/// val_accuracy, factor 0.1, patience 7, min_delta 1e-4, max, verbose 1), CSVLogger(log.csv).
+/// val_accuracy, factor 0.1, patience 7, min_delta 1e-4, max, verbose 1), ModelCheckpoint(best.h5,
+/// val_accuracy, save_best_only, max), CSVLogger(log.csv).
 nlohmann::json default_experiment();
 
 /// Reads an experiment file (YAML) and fills omitted keys from the default experiment.
