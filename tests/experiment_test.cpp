@@ -170,7 +170,7 @@ TEST_F(ExperimentTest, CallbacksSectionRunsKerasCallbacks) {
   // learning rate is 0) stops at epoch 1 (stop needs epoch > 0 and wait >= patience).
   const std::string file = write("e.yaml", data + model +
                                                "compile: {optimizer: {class_name: SGD, learning_rate: 0.0}}\n"
-                                               "fit: {epochs: 6, batch_size: 16}\n"
+                                               "fit: {epochs: 6, batch_size: 16, class_weight: balanced}\n"
                                                "callbacks:\n"
                                                "  - {class_name: EarlyStopping, monitor: val_loss, patience: 0}\n"
                                                "  - {class_name: CSVLogger, filename: epochs.csv}\n");
