@@ -49,17 +49,7 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
 
 void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
                        const std::vector<Tensor*>& grad_inputs) {
-  if (grad_inputs[0] == nullptr) return;
-  if (!masked_) {
-    grad_inputs[0]->copy_from(grad_output);
-    return;
-  }
-  const float* g = grad_output.data();
-  const float* mask = scale_.data();
-  float* dst = grad_inputs[0]->data();
-  const int64_t n = grad_output.size();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * mask[i];
+  detail::backward_through_factors(masked_, scale_, grad_output, grad_inputs[0]);
 }
 
 nlohmann::json Dropout::get_config() const {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "noise_draws.hpp"
+#include "src/layers/noise_draws.hpp"
 #include "regula/error.hpp"
 
 namespace regula::layers {
@@ -47,17 +47,7 @@ void GaussianDropout::forward(const std::vector<const Tensor*>& inputs, Tensor& 
 
 void GaussianDropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
                                const std::vector<Tensor*>& grad_inputs) {
-  if (grad_inputs[0] == nullptr) return;
-  if (!masked_) {
-    grad_inputs[0]->copy_from(grad_output);
-    return;
-  }
-  const float* g = grad_output.data();
-  const float* factor = scale_.data();
-  float* dst = grad_inputs[0]->data();
-  const int64_t n = grad_output.size();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * factor[i];
+  detail::backward_through_factors(masked_, scale_, grad_output, grad_inputs[0]);
 }
 
 nlohmann::json GaussianDropout::get_config() const {

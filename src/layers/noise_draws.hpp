@@ -10,6 +10,7 @@
 #include <string>
 
 #include "regula/error.hpp"
+#include "regula/tensor/tensor.hpp"
 #include "regula/utils/random.hpp"
 
 namespace regula::layers::detail {
@@ -36,6 +37,23 @@ inline uint32_t drop_threshold(double rate) {
 inline void check_drawable(int64_t n, const std::string& where) {
   if (n > static_cast<int64_t>(UINT32_MAX))
     throw ValueError(where + ": " + std::to_string(n) + " elements exceed the 2^32 draws a step can index");
+}
+
+/// Backward of a layer whose forward multiplied each element by a saved factor (`factors`, same
+/// shape), or passed its input through unchanged (`applied` false: inference or rate 0).
+inline void backward_through_factors(bool applied, const Tensor& factors, const Tensor& grad_output,
+                                     Tensor* grad_input) {
+  if (grad_input == nullptr) return;
+  if (!applied) {
+    grad_input->copy_from(grad_output);
+    return;
+  }
+  const float* g = grad_output.data();
+  const float* f = factors.data();
+  float* dst = grad_input->data();
+  const int64_t n = grad_output.size();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * f[i];
 }
 
 /// Standard normal draws: Box–Muller (cosine branch) on two independent 32-bit streams, one

@@ -1,6 +1,6 @@
 #include "regula/layers/spatial_dropout2d.hpp"
 
-#include "noise_draws.hpp"
+#include "src/layers/noise_draws.hpp"
 #include "regula/error.hpp"
 
 namespace regula::layers {
