@@ -8,16 +8,13 @@
 #include <fmt/format.h>
 
 #include "regula/error.hpp"
+#include "src/optimizers/option_check.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace regula::optimizers {
 namespace {
 
 constexpr int64_t kParallelElements = 1 << 16;
-
-void check(const char* option, double value, bool ok, const char* allowed) {
-  if (!ok) throw ValueError(fmt::format("Adam: {}={} is out of range; allowed: {}", option, value, allowed));
-}
 
 class AdamImpl final : public Optimizer {
  public:
@@ -81,11 +78,11 @@ class AdamImpl final : public Optimizer {
 }  // namespace
 
 OptimizerPtr Adam(AdamOptions options) {
-  check("learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
+  check_option("Adam", "learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
         "finite and >= 0");
-  check("beta_1", options.beta_1, options.beta_1 >= 0.0 && options.beta_1 < 1.0, "a float in [0, 1)");
-  check("beta_2", options.beta_2, options.beta_2 >= 0.0 && options.beta_2 < 1.0, "a float in [0, 1)");
-  check("epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
+  check_option("Adam", "beta_1", options.beta_1, options.beta_1 >= 0.0 && options.beta_1 < 1.0, "a float in [0, 1)");
+  check_option("Adam", "beta_2", options.beta_2, options.beta_2 >= 0.0 && options.beta_2 < 1.0, "a float in [0, 1)");
+  check_option("Adam", "epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
   return std::make_shared<AdamImpl>(options);
 }
 

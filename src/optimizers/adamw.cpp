@@ -12,13 +12,10 @@
 #include <fmt/format.h>
 
 #include "regula/error.hpp"
+#include "src/optimizers/option_check.hpp"
 
 namespace regula::optimizers {
 namespace {
-
-void check(const char* option, double value, bool ok, const char* allowed) {
-  if (!ok) throw ValueError(fmt::format("AdamW: {}={} is out of range; allowed: {}", option, value, allowed));
-}
 
 class AdamWImpl final : public Optimizer {
  public:
@@ -83,13 +80,13 @@ class AdamWImpl final : public Optimizer {
 }  // namespace
 
 OptimizerPtr AdamW(AdamWOptions options) {
-  check("learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
+  check_option("AdamW", "learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
         "finite and >= 0");
-  check("weight_decay", options.weight_decay, std::isfinite(options.weight_decay) && options.weight_decay >= 0.0,
+  check_option("AdamW", "weight_decay", options.weight_decay, std::isfinite(options.weight_decay) && options.weight_decay >= 0.0,
         "finite and >= 0");
-  check("beta_1", options.beta_1, options.beta_1 >= 0.0 && options.beta_1 < 1.0, "a float in [0, 1)");
-  check("beta_2", options.beta_2, options.beta_2 >= 0.0 && options.beta_2 < 1.0, "a float in [0, 1)");
-  check("epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
+  check_option("AdamW", "beta_1", options.beta_1, options.beta_1 >= 0.0 && options.beta_1 < 1.0, "a float in [0, 1)");
+  check_option("AdamW", "beta_2", options.beta_2, options.beta_2 >= 0.0 && options.beta_2 < 1.0, "a float in [0, 1)");
+  check_option("AdamW", "epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
   return std::make_shared<AdamWImpl>(options);
 }
 

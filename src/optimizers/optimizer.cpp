@@ -89,10 +89,10 @@ std::string lower(std::string s) {
 // Reads the options of one optimizer from a JSON object and rejects what it does not know.
 /// Keras's base optimizer options are accepted at their "off" value only (null, or false), so a
 /// config saved by Keras loads when it uses none of them.
-void refuse_base_options(io::ConfigReader& r) {
+void refuse_base_options(io::ConfigReader& r, bool weight_decay_is_own = false) {
   for (const char* key : {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "ema_overwrite_frequency",
                           "loss_scale_factor", "gradient_accumulation_steps"})
-    if (const auto value = r.get_json(key))
+    if (const auto value = r.get_json(key); value && !(weight_decay_is_own && std::string(key) == "weight_decay"))
       throw ValueError(fmt::format("{}: option '{}' = {} is not supported by regula (only null)", r.where(), key,
                                    value->dump()));
   for (const char* key : {"use_ema", "is_legacy_optimizer"})
@@ -108,6 +108,16 @@ double learning_rate(io::ConfigReader& r, double fallback) {
                                  "not supported (use a callback such as ReduceLROnPlateau)",
                                  r.where(), v->dump()));
   return r.get_double("learning_rate", fallback);
+}
+
+/// The Adam family's moment options (Adam, AdamW).
+template <class Options>
+void read_moment_options(io::ConfigReader& r, Options& o) {
+  o.learning_rate = learning_rate(r, o.learning_rate);
+  o.beta_1 = r.get_double("beta_1", o.beta_1);
+  o.beta_2 = r.get_double("beta_2", o.beta_2);
+  o.epsilon = r.get_double("epsilon", o.epsilon);
+  o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
 }
 
 }  // namespace
@@ -164,27 +174,17 @@ OptimizerPtr from_config(const nlohmann::json& config) {
   if (key == "adam") {
     io::ConfigReader r(options, "Adam config");
     AdamOptions o;
-    o.learning_rate = learning_rate(r, o.learning_rate);
-    o.beta_1 = r.get_double("beta_1", o.beta_1);
-    o.beta_2 = r.get_double("beta_2", o.beta_2);
-    o.epsilon = r.get_double("epsilon", o.epsilon);
-    o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
+    read_moment_options(r, o);
     refuse_base_options(r);
     r.expect_all_read();
     return Adam(o);
   }
   if (key == "adamw") {
-    AdamWOptions o;
-    // weight_decay is AdamW's own option here, not the base option refuse_base_options rejects.
-    o.weight_decay = io::ConfigReader(options, "AdamW config").get_double("weight_decay", o.weight_decay);
-    options.erase("weight_decay");
     io::ConfigReader r(options, "AdamW config");
-    o.learning_rate = learning_rate(r, o.learning_rate);
-    o.beta_1 = r.get_double("beta_1", o.beta_1);
-    o.beta_2 = r.get_double("beta_2", o.beta_2);
-    o.epsilon = r.get_double("epsilon", o.epsilon);
-    o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
-    refuse_base_options(r);
+    AdamWOptions o;
+    read_moment_options(r, o);
+    o.weight_decay = r.get_double("weight_decay", o.weight_decay);
+    refuse_base_options(r, /*weight_decay_is_own=*/true);
     r.expect_all_read();
     return AdamW(o);
   }

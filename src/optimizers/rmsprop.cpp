@@ -7,16 +7,13 @@
 #include <fmt/format.h>
 
 #include "regula/error.hpp"
+#include "src/optimizers/option_check.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace regula::optimizers {
 namespace {
 
 constexpr int64_t kParallelElements = 1 << 16;
-
-void check(const char* option, double value, bool ok, const char* allowed) {
-  if (!ok) throw ValueError(fmt::format("RMSprop: {}={} is out of range; allowed: {}", option, value, allowed));
-}
 
 class RMSpropImpl final : public Optimizer {
  public:
@@ -83,11 +80,11 @@ class RMSpropImpl final : public Optimizer {
 }  // namespace
 
 OptimizerPtr RMSprop(RMSpropOptions options) {
-  check("learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
+  check_option("RMSprop", "learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
         "finite and >= 0");
-  check("rho", options.rho, options.rho >= 0.0 && options.rho < 1.0, "a float in [0, 1)");
-  check("momentum", options.momentum, options.momentum >= 0.0 && options.momentum <= 1.0, "a float in [0, 1]");
-  check("epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
+  check_option("RMSprop", "rho", options.rho, options.rho >= 0.0 && options.rho < 1.0, "a float in [0, 1)");
+  check_option("RMSprop", "momentum", options.momentum, options.momentum >= 0.0 && options.momentum <= 1.0, "a float in [0, 1]");
+  check_option("RMSprop", "epsilon", options.epsilon, std::isfinite(options.epsilon) && options.epsilon > 0.0, "finite and > 0");
   return std::make_shared<RMSpropImpl>(options);
 }
 

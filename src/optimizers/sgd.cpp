@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "regula/error.hpp"
+#include "src/optimizers/option_check.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace regula::optimizers {
@@ -13,10 +14,6 @@ namespace {
 
 // Elementwise loops over small tensors are not worth an OpenMP team.
 constexpr int64_t kParallelElements = 1 << 16;
-
-void check(const char* option, double value, bool ok, const char* allowed) {
-  if (!ok) throw ValueError(fmt::format("SGD: {}={} is out of range; allowed: {}", option, value, allowed));
-}
 
 class SGDImpl final : public Optimizer {
  public:
@@ -72,9 +69,9 @@ class SGDImpl final : public Optimizer {
 }  // namespace
 
 OptimizerPtr SGD(SGDOptions options) {
-  check("learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
+  check_option("SGD", "learning_rate", options.learning_rate, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0,
         "finite and >= 0");
-  check("momentum", options.momentum, options.momentum >= 0.0 && options.momentum <= 1.0, "a float in [0, 1]");
+  check_option("SGD", "momentum", options.momentum, options.momentum >= 0.0 && options.momentum <= 1.0, "a float in [0, 1]");
   return std::make_shared<SGDImpl>(options);
 }
 
