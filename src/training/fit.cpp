@@ -8,25 +8,13 @@
 #include "regula/callbacks/progbar_logger.hpp"
 #include "regula/error.hpp"
 #include "regula/model/model.hpp"
+#include "regula/tensor/gather.hpp"
 #include "regula/training/class_weight.hpp"
 #include "regula/utils/random.hpp"
 #include "src/model/graph.hpp"
 
 namespace regula {
 namespace {
-
-/// Copies rows `indices[begin, end)` of `src` into `dst` (resized to hold them).
-void gather_rows(const Tensor& src, const std::vector<int64_t>& indices, int64_t begin, int64_t end, Tensor& dst) {
-  Shape shape = src.shape();
-  shape[0] = end - begin;
-  dst.ensure_shape(shape);
-  const int64_t row = src.dim(0) == 0 ? 0 : src.size() / src.dim(0);
-  const float* s = src.data();
-  float* d = dst.data();
-#pragma omp parallel for if ((end - begin) * row > 65536)
-  for (int64_t i = begin; i < end; ++i)
-    std::memcpy(d + (i - begin) * row, s + indices[static_cast<size_t>(i)] * row, static_cast<size_t>(row) * sizeof(float));
-}
 
 void check_batch_size(int64_t batch_size, const char* what) {
   if (batch_size < 1)
@@ -102,8 +90,8 @@ callbacks::Logs Model::run_evaluation(const Tensor& x, const Tensor& y, const Te
     const int64_t end = std::min(n, begin + batch_size);
     callbacks::Logs batch_logs;
     for (callbacks::Callback* cb : cbs) cb->on_test_batch_begin(batch, batch_logs);
-    gather_rows(x, order, begin, end, xb);
-    gather_rows(y, order, begin, end, yb);
+    gather_rows_into(x, order, begin, end, xb);
+    gather_rows_into(y, order, begin, end, yb);
     forward(xb, {.training = false, .step = 0});
     const Tensor& y_pred = g.output();
     loss_->validate(yb, y_pred);
@@ -195,9 +183,9 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
       const int64_t begin = step * options.batch_size;
       const int64_t end = std::min(n, begin + options.batch_size);
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_begin(step, batch_logs);
-      gather_rows(x_train, order, begin, end, xb);
-      gather_rows(y_train, order, begin, end, yb);
-      if (!w_train.empty()) gather_rows(w_train, order, begin, end, wb);
+      gather_rows_into(x_train, order, begin, end, xb);
+      gather_rows_into(y_train, order, begin, end, yb);
+      if (!w_train.empty()) gather_rows_into(w_train, order, begin, end, wb);
       const double loss = train_on_batch(xb, yb, w_train.empty() ? nullptr : wb.data());
       loss_mean.add(loss, end - begin);
       batch_logs.clear();
@@ -254,7 +242,7 @@ Tensor Model::predict(const Tensor& x, PredictOptions options) {
   for (int64_t begin = 0, batch = 0; begin < n; begin += options.batch_size, ++batch) {
     const int64_t end = std::min(n, begin + options.batch_size);
     for (callbacks::Callback* cb : options.callbacks) cb->on_predict_batch_begin(batch, logs);
-    gather_rows(x, order, begin, end, xb);
+    gather_rows_into(x, order, begin, end, xb);
     const Tensor& out = predict_on_batch(xb);
     std::memcpy(result.data() + begin * row, out.data(), static_cast<size_t>(out.size()) * sizeof(float));
     for (callbacks::Callback* cb : options.callbacks) cb->on_predict_batch_end(batch, logs);

@@ -1,0 +1,44 @@
+#pragma once
+/// @file
+/// BatchSource: a stream of training batches that `Model::fit` can consume instead of arrays
+/// (Keras's `keras.utils.Sequence` given to `fit_generator`, or a `PyDataset`). The iterators of
+/// `preprocessing::ImageDataGenerator` (`flow`, `flow_from_directory`) are batch sources.
+///
+/// A source is an endless stream of *passes* over its data: after the last batch of a pass the
+/// next pass begins (reshuffled when the source shuffles), as Keras 2's `fit_generator` sees a
+/// Sequence. `fit` draws `steps_per_epoch` batches per epoch from this stream (default: one pass).
+
+#include <cstdint>
+
+#include "regula/tensor/shape.hpp"
+#include "regula/tensor/tensor.hpp"
+
+namespace regula::data {
+
+/// One batch: inputs, targets (empty when the source yields inputs only) and per-sample weights
+/// (empty when every sample weighs 1).
+struct Batch {
+  Tensor x;
+  Tensor y;
+  Tensor sample_weight;
+};
+
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+
+  /// Batches in one pass over the data (Keras's `len(sequence)`).
+  virtual int64_t batches_per_pass() const = 0;
+  /// Samples in one pass.
+  virtual int64_t samples() const = 0;
+  /// The shape of one input sample, without the batch axis (e.g. (28, 28, 1)).
+  virtual Shape sample_shape() const = 0;
+  /// Fills `batch` with the next batch of the stream; the tensors' storage is reused (or swapped
+  /// for the source's own buffers), so the caller must not keep views of an earlier batch.
+  /// Throws what loading or transforming the data throws (e.g. IOError naming a file).
+  virtual void next(Batch& batch) = 0;
+  /// Restarts the stream at the first batch of pass 0: the same batches come again.
+  virtual void reset() = 0;
+};
+
+}  // namespace regula::data
