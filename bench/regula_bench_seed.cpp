@@ -4,6 +4,9 @@
 //
 //   regula-bench-seed --threads 2 --batch 128 --steps 30            # synthetic batch, as the peer
 //   regula-bench-seed --threads 2 --epochs 2                         # full Fashion-MNIST epochs
+//   regula-bench-seed --threads 2 --epochs 1 --augment               # the same through the article's
+//                                                                    # ImageDataGenerator (flow, prefetch)
+//   regula-bench-seed --augment-throughput                           # augmentation alone, images/s
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -18,6 +21,12 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+/// The article's augmentation (its "Data Augmentation" section).
+rg::preprocessing::ImageDataGenerator article_augmentation() {
+  return rg::preprocessing::ImageDataGenerator({.rotation_range = 10, .width_shift_range = 0.1, .height_shift_range = 0.1,
+                                                .zoom_range = 0.2, .horizontal_flip = true});
 }
 
 void emit(nlohmann::json line) {
@@ -41,6 +50,12 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epochs, "if > 0: full epochs on Fashion-MNIST, reporting test accuracy");
   app.add_option("--data", data_dir, "Fashion-MNIST directory (default: the Debian package's)");
   app.add_option("--seed", seed, "random seed");
+  bool augment = false, augment_throughput = false;
+  int64_t limit = 0;
+  app.add_flag("--augment", augment, "with --epochs: train through the article's ImageDataGenerator");
+  app.add_flag("--augment-throughput", augment_throughput,
+               "measure the article's augmentation alone on the training images (one thread, images/s)");
+  app.add_option("--limit", limit, "with --epochs: first N training samples only (0 = all)")->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -49,7 +64,7 @@ int main(int argc, char** argv) {
     auto model = rg::models::seed_model();
     model->compile({.optimizer = rg::optimizers::Adam(), .loss = "sparse_categorical_crossentropy", .metrics = {"accuracy"}});
 
-    if (epochs <= 0) {
+    if (epochs <= 0 && !augment_throughput) {
       rg::Rng rng(seed);
       rg::Tensor x({batch, 28, 28, 1}), y({batch});
       for (float& v : x.values()) v = static_cast<float>(rng.uniform());
@@ -72,15 +87,31 @@ int main(int argc, char** argv) {
       return 0;
     }
 
-    auto data = rg::datasets::fashion_mnist::load_data({.path = data_dir});
+    auto data = rg::datasets::fashion_mnist::load_data({.path = data_dir, .limit = limit});
+    if (augment_throughput) {
+      // Every training image once through the random transforms, on this thread (workers = 0).
+      auto batches = article_augmentation().flow(data.train.x, data.train.y, {.batch_size = batch, .seed = seed, .workers = 0});
+      rg::data::Batch b;
+      batches.next(b);  // warm-up
+      const auto t = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < batches.batches_per_pass(); ++i) batches.next(b);
+      emit({{"what", "augment"}, {"threads", 1}, {"batch", batch},
+            {"images_per_s", static_cast<double>(batches.samples()) / seconds_since(t)}});
+      return 0;
+    }
+    auto batches = article_augmentation().flow(data.train.x, data.train.y, {.batch_size = batch, .seed = seed});
     const auto start = std::chrono::steady_clock::now();
     for (int epoch = 0; epoch < epochs; ++epoch) {
       const auto t = std::chrono::steady_clock::now();
-      model->fit(data.train.x, data.train.y, {.batch_size = batch, .epochs = epoch + 1, .verbose = 0, .initial_epoch = epoch});
+      const rg::FitOptions options{.batch_size = batch, .epochs = epoch + 1, .verbose = 0, .initial_epoch = epoch};
+      if (augment)
+        model->fit(batches, options);
+      else
+        model->fit(data.train.x, data.train.y, options);
       const double train_s = seconds_since(t);
       const double accuracy = rg::metrics::accuracy_score(data.test.y, model->predict(data.test.x, {.batch_size = 500}));
-      emit({{"what", "epoch"}, {"epoch", epoch + 1}, {"train_s", train_s}, {"elapsed_s", seconds_since(start)},
-            {"test_accuracy", accuracy}});
+      emit({{"what", "epoch"}, {"epoch", epoch + 1}, {"augment", augment}, {"samples", data.train.x.dim(0)},
+            {"train_s", train_s}, {"elapsed_s", seconds_since(start)}, {"test_accuracy", accuracy}});
     }
     return 0;
   } catch (const rg::Error& e) {

@@ -1,6 +1,6 @@
-// The "prevent overfitting" article in C++: the seed model trained with class weights, early
-// stopping, learning-rate reduction on plateau and best-model checkpoints, validated on held-out
-// data, then tested once. Data augmentation, the article's other technique, is not built yet.
+// The "prevent overfitting" article in C++: the seed model trained on augmented batches
+// (ImageDataGenerator.flow) with class weights, early stopping, learning-rate reduction on plateau
+// and best-model checkpoints, validated on a stratified held-out part, then tested once.
 //
 //   ./build/examples/article [epochs] [training samples]      (defaults: 50 epochs, all 60,000)
 
@@ -17,10 +17,8 @@ int main(int argc, char** argv) {
   try {
     rg::set_random_seed(1);
     auto [train, test] = rg::datasets::fashion_mnist::load_data({.limit = limit});
-    // Train / validation / test: the last 20 % of the training set validates (Keras's validation_split rule).
-    const int64_t split = rg::training::validation_split_index(train.x.dim(0), 0.2);
-    rg::Tensor x_train = train.x.slice_rows(0, split), y_train = train.y.slice_rows(0, split);
-    rg::Tensor x_val = train.x.slice_rows(split, train.x.dim(0)), y_val = train.y.slice_rows(split, train.y.dim(0));
+    // Train / validation / test: 20 % of the training set validates, every class in proportion.
+    auto [x_train, x_val, y_train, y_val] = rg::data::train_test_split(train.x, train.y, {.test_size = 0.2, .seed = 1, .stratify = true});
 
     auto model = rg::models::seed_model();  // Conv-BN-ReLU-Dropout blocks, l2(0.001) activity regularizer
     model->compile({.optimizer = rg::optimizers::Adam(), .loss = "sparse_categorical_crossentropy", .metrics = {"acc"}});
@@ -31,9 +29,11 @@ int main(int argc, char** argv) {
         {.monitor = "val_acc", .factor = 0.1, .patience = 7, .verbose = 1, .mode = "max", .min_delta = 1e-4});
     rg::callbacks::ModelCheckpoint mcp_save("model.hdf5", {.monitor = "val_acc", .save_best_only = true, .mode = "max"});
 
-    model->fit(x_train, y_train,
-               {.batch_size = 128,
-                .epochs = epochs,
+    // The article's augmentation: a random rotation, shift, zoom and flip of every training image.
+    rg::preprocessing::ImageDataGenerator datagen({.rotation_range = 10, .width_shift_range = 0.1,
+                                                   .height_shift_range = 0.1, .zoom_range = 0.2, .horizontal_flip = true});
+    model->fit(datagen.flow(x_train, y_train, {.batch_size = 128}),
+               {.epochs = epochs,
                 .callbacks = {&early_stopping, &reduce_lr_acc, &mcp_save},
                 .validation_data = rg::ValidationData{x_val, y_val},
                 .class_weight = rg::utils::compute_class_weight("balanced", y_train)});

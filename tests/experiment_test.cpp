@@ -10,7 +10,10 @@
 
 #include "regula/data/idx.hpp"
 #include "regula/error.hpp"
+#include "regula/io/csv.hpp"
+#include "regula/io/npy.hpp"
 #include "regula/io/yaml.hpp"
+#include "regula/preprocessing/image.hpp"
 #include "regula/training/experiment.hpp"
 #include "regula/utils/random.hpp"
 
@@ -84,12 +87,84 @@ TEST_F(ExperimentTest, UnknownAndUnbuiltSectionsAreRefusedByName) {
     EXPECT_NE(std::string(e.what()).find("unknown section 'fitt'"), std::string::npos) << e.what();
   }
   try {
-    rg::experiment::load(write("e.yaml", "augmentation: {rotation_range: 10}\n"));
+    rg::experiment::load(write("e.yaml", "search: {algorithm: tpe}\n"));
     FAIL();
   } catch (const rg::ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("not built yet"), std::string::npos) << e.what();
   }
   EXPECT_THROW(rg::experiment::load((dir_ / "missing.yaml").string()), rg::IOError);
+}
+
+TEST_F(ExperimentTest, TheDefaultAugmentationIsTheArticlesAndAGivenSectionReplacesIt) {
+  const auto defaults = rg::experiment::default_experiment();
+  EXPECT_EQ(defaults["augmentation"]["rotation_range"], 10);
+  EXPECT_EQ(defaults["augmentation"]["zoom_range"], 0.2);
+  EXPECT_EQ(defaults["augmentation"]["horizontal_flip"], true);
+  const auto replaced = rg::experiment::load(write("e.yaml", "augmentation: {vertical_flip: true}\n"));
+  EXPECT_EQ(replaced["augmentation"], (nlohmann::json{{"vertical_flip", true}}));
+  EXPECT_TRUE(rg::experiment::load(write("e.yaml", "augmentation: null\n"))["augmentation"].is_null());
+}
+
+TEST_F(ExperimentTest, BadAugmentationOptionsFailBeforeAnythingIsWritten) {
+  // Each bad section, and the name its error must mention. The data files do not exist: the
+  // augmentation section is checked before any data is read.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"augmentation: {rotation_rang: 10}\n", "rotation_rang"},
+      {"augmentation: {zoom_range: -0.5}\n", "zoom_range"},
+      {"augmentation: {fill_mode: mirror}\n", "fill_mode"}};
+  for (const auto& [section, name] : cases) {
+    const auto e = rg::experiment::load(write("e.yaml", "data: {dataset: {x: missing-x.idx, y: missing-y.idx}}\n" + section));
+    try {
+      rg::experiment::run(e, {.run_dir = (dir_ / "never").string(), .verbose = 0});
+      FAIL() << section;
+    } catch (const rg::ValueError& err) {
+      EXPECT_NE(std::string(err.what()).find(name), std::string::npos) << err.what();
+    }
+    EXPECT_FALSE(fs::exists(dir_ / "never"));
+  }
+}
+
+TEST_F(ExperimentTest, DataComesFromNpyCsvOrAnImageFolder) {
+  // The same 40 two-class samples as .npy arrays, a CSV table and a folder per class; each run
+  // trains on all 40 (validation_split 0) and names the source in nothing but the data section.
+  rg::Rng rng(3);
+  rg::Tensor x({40, 4, 4, 1}), y({40}), table({40, 17});
+  for (int64_t i = 0; i < 40; ++i) {
+    y[i] = static_cast<float>(i % 2);
+    table[i * 17 + 16] = y[i];
+    for (int64_t p = 0; p < 16; ++p) {
+      x[i * 16 + p] = static_cast<float>(std::round(100.0 * y[i] + 50.0 * rng.uniform()));
+      table[i * 17 + p] = x[i * 16 + p];
+    }
+    const fs::path folder = dir_ / "images" / (i % 2 ? "b" : "a");
+    fs::create_directories(folder);
+    rg::preprocessing::save_img((folder / (std::to_string(i) + ".png")).string(), x.slice_rows(i, i + 1).reshaped({4, 4, 1}),
+                                {.scale = false});
+  }
+  rg::io::save_npy((dir_ / "x.npy").string(), x);
+  rg::io::save_npy((dir_ / "y.npy").string(), y);
+  std::vector<std::string> columns;
+  for (int p = 0; p < 16; ++p) columns.push_back("p" + std::to_string(p));
+  columns.push_back("label");
+  rg::io::write_csv((dir_ / "table.csv").string(), table, columns);
+
+  const std::string common = "model: {layers: [{class_name: Flatten}, {class_name: Dense, units: 2, activation: softmax}]}\n"
+                             "fit: {epochs: 1, batch_size: 8}\naugmentation: null\ncallbacks: []\n";
+  const std::vector<std::pair<std::string, rg::Shape>> sources = {
+      {"{x: " + (dir_ / "x.npy").string() + ", y: " + (dir_ / "y.npy").string() + "}", rg::Shape{4, 4, 1}},
+      {"{csv: " + (dir_ / "table.csv").string() + ", label_column: label}", rg::Shape{16}},
+      {"{directory: " + (dir_ / "images").string() + ", image_size: [4, 4], color_mode: grayscale}", rg::Shape{4, 4, 1}}};
+  for (const auto& [source, input_shape] : sources) {
+    const auto e = rg::experiment::load(write("e.yaml", "data: {dataset: " + source + ", validation_split: 0.0}\n" + common));
+    std::FILE* out = std::tmpfile();
+    const auto result = rg::experiment::run(e, {.run_dir = (dir_ / "run").string(), .verbose = 0, .out = out});
+    std::rewind(out);
+    char buf[4096] = {};
+    const std::string printed(buf, std::fread(buf, 1, sizeof buf - 1, out));
+    std::fclose(out);
+    EXPECT_NE(printed.find("Training on 40 samples"), std::string::npos) << source << "\n" << printed;
+    EXPECT_EQ(result.history.size(), 1u) << source;
+  }
 }
 
 TEST_F(ExperimentTest, LayerListBuildsAKerasStyleModel) {
@@ -134,7 +209,8 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
                                            "    - {class_name: Flatten}\n"
                                            "    - {class_name: Dense, units: 2, activation: softmax}\n"
                                            "compile: {optimizer: {class_name: Adam, learning_rate: 0.05}}\n"
-                                           "fit: {epochs: 5, batch_size: 20}\n");
+                                           "fit: {epochs: 5, batch_size: 20}\n"
+                                           "augmentation: {rotation_range: 5, zoom_range: 0.1}\n");
   const nlohmann::json experiment = rg::experiment::load(file);
   std::FILE* out = std::tmpfile();
   const auto result = rg::experiment::run(experiment, {.run_dir = (dir_ / "run").string(), .verbose = 0, .out = out});

@@ -2,6 +2,7 @@
 //
 //   regula fit [experiment.yaml] [--epochs N] [--limit N] [--batch-size B] [--run-dir DIR] ...
 //   regula summary [experiment.yaml]
+//   regula augment-preview [experiment.yaml] [--out preview.png] [--samples N] [--variants K]
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -60,6 +61,21 @@ int main(int argc, char** argv) {
   CLI::App* summary = app.add_subcommand("summary", "print the experiment's model summary");
   add_experiment_options(*summary, summary_overrides);
 
+  CLI::App* preview = app.add_subcommand(
+      "augment-preview", "write a picture of the experiment's augmentation: training images and random augmentations of each");
+  Overrides preview_overrides;
+  std::string preview_path = "augment-preview.png";
+  int64_t preview_samples = 8;
+  rg::preprocessing::AugmentationPreviewOptions preview_options;
+  preview->add_option("experiment", preview_overrides.experiment_file, "experiment file (YAML); omitted: the default experiment")
+      ->check(CLI::ExistingFile);
+  preview->add_option("--out", preview_path, "image file to write (.png, .jpg or .bmp)")->capture_default_str();
+  preview->add_option("--samples", preview_samples, "training images (rows)")->capture_default_str()->check(CLI::PositiveNumber);
+  preview->add_option("--variants", preview_options.variants, "augmentations per image (columns after the original)")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  preview->add_option("--seed", preview_options.seed, "seed of the random transforms")->capture_default_str();
+  preview->add_option("--scale", preview_options.scale, "pixels per image pixel")->capture_default_str()->check(CLI::PositiveNumber);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (fit->parsed()) {
@@ -71,6 +87,10 @@ int main(int argc, char** argv) {
       std::vector<int64_t> input = {28, 28, 1};
       if (model.is_object() && model.contains("input_shape")) input = model["input_shape"].get<std::vector<int64_t>>();
       rg::experiment::build_model(model, rg::Shape(input))->summary();
+    } else if (preview->parsed()) {
+      rg::experiment::write_augmentation_preview(resolve(preview_overrides), preview_path, preview_samples, preview_options);
+      std::printf("Wrote %s: %lld images, each followed by %lld augmentations\n", preview_path.c_str(),
+                  static_cast<long long>(preview_samples), static_cast<long long>(preview_options.variants));
     }
     return 0;
   } catch (const rg::Error& e) {

@@ -9,14 +9,15 @@
 
 namespace regula {
 
-void gather_rows_into(const Tensor& src, std::span<const int64_t> indices, int64_t begin, int64_t end, Tensor& dst) {
+void gather_rows_into(const Tensor& src, std::span<const int64_t> indices, int64_t begin, int64_t end, Tensor& dst,
+                      bool parallel) {
   Shape shape = src.shape();
   shape[0] = end - begin;
   dst.ensure_shape(shape);
   const int64_t row = src.dim(0) == 0 ? 0 : src.size() / src.dim(0);
   const float* s = src.data();
   float* d = dst.data();
-#pragma omp parallel for if ((end - begin) * row > 65536)
+#pragma omp parallel for if (parallel && (end - begin) * row > 65536)
   for (int64_t i = begin; i < end; ++i)
     std::memcpy(d + (i - begin) * row, s + indices[static_cast<size_t>(i)] * row, static_cast<size_t>(row) * sizeof(float));
 }

@@ -8,8 +8,6 @@
 
 #include "regula/backend/backend.hpp"
 #include "regula/callbacks/callback_factory.hpp"
-#include "regula/data/idx.hpp"
-#include "regula/datasets/fashion_mnist.hpp"
 #include "regula/error.hpp"
 #include "regula/io/config_reader.hpp"
 #include "regula/io/yaml.hpp"
@@ -17,9 +15,13 @@
 #include "regula/layers/layer_factory.hpp"
 #include "regula/model/seed_model.hpp"
 #include "regula/model/sequential.hpp"
+#include "regula/preprocessing/image_data_generator.hpp"
+#include "regula/preprocessing/image_data_generator_config.hpp"
+#include "regula/preprocessing/numpy_array_iterator.hpp"
 #include "regula/training/class_weight.hpp"
 #include "regula/utils/class_weight.hpp"
 #include "regula/utils/random.hpp"
+#include "src/training/experiment_data.hpp"
 
 namespace regula::experiment {
 namespace {
@@ -27,110 +29,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::vector<std::string> kBuiltSections = {"seed", "threads", "data", "model", "compile", "fit", "callbacks"};
-const std::vector<std::string> kLaterSections = {"augmentation", "search"};
-
-struct Arrays {
-  Tensor x_train, y_train, x_val, y_val, x_test, y_test;
-  bool has_validation = false, has_test = false;
-};
-
-/// Image arrays read from IDX files are (N, H, W); Conv2D wants channels last: (N, H, W, 1).
-Tensor with_channel_axis(Tensor x) {
-  if (x.rank() == 3) return x.reshaped(Shape{x.dim(0), x.dim(1), x.dim(2), 1});
-  return x;
-}
-
-/// IDX image and label files named by {x: …, y: …}.
-struct XYFiles {
-  std::string x, y;
-};
-
-XYFiles xy_files(const nlohmann::json& section, const std::string& where) {
-  io::ConfigReader r(section, where);
-  XYFiles f{r.get_string("x", ""), r.get_string("y", "")};
-  r.expect_all_read();
-  if (f.x.empty() || f.y.empty()) throw ValueError(where + ": give both 'x' and 'y' (IDX files, raw or .gz)");
-  return f;
-}
-
-std::pair<Tensor, Tensor> read_xy(const XYFiles& files, double rescale) {
-  Tensor x = with_channel_axis(data::read_idx(files.x));
-  Tensor y = data::read_idx(files.y);
-  if (rescale != 1.0)
-    for (float& v : x.values()) v = static_cast<float>(v * rescale);
-  return {x, y};
-}
-
-/// The `data` section, read and checked in full before anything is loaded.
-struct DataSpec {
-  std::string dataset;  // "fashion_mnist", or empty when `files` names the training arrays
-  std::string path;
-  XYFiles files;
-  std::optional<XYFiles> validation, test;
-  int64_t limit = 0;
-  double rescale = 1.0;
-  double validation_split = 0.0;
-};
-
-DataSpec data_spec(const json& data) {
-  io::ConfigReader r(data, "experiment: data");
-  DataSpec spec;
-  spec.limit = r.get_int("limit", 0);
-  if (spec.limit < 0) throw ValueError("experiment: data.limit=" + std::to_string(spec.limit) + " must be >= 0 (0 = all samples)");
-  spec.rescale = r.get_double("rescale", 1.0);
-  spec.path = r.get_string("path", "");
-  spec.validation_split = r.get_double("validation_split", 0.0);
-  const auto dataset = r.get_json("dataset");
-  if (dataset && dataset->is_string()) {
-    spec.dataset = dataset->get<std::string>();
-    if (spec.dataset != "fashion_mnist")
-      throw ValueError("experiment: data.dataset='" + spec.dataset + "' is not built in; use fashion_mnist or {x: …, y: …} IDX files");
-  } else if (dataset && dataset->is_object()) {
-    spec.files = xy_files(*dataset, "experiment: data.dataset");
-  } else {
-    throw ValueError("experiment: data.dataset must be fashion_mnist or {x: images.idx, y: labels.idx}");
-  }
-  if (const auto v = r.get_json("validation")) spec.validation = xy_files(*v, "experiment: data.validation");
-  if (const auto t = r.get_json("test")) spec.test = xy_files(*t, "experiment: data.test");
-  r.expect_all_read();
-  return spec;
-}
-
-Arrays load_arrays(const DataSpec& spec) {
-  Arrays a;
-  if (!spec.dataset.empty()) {
-    auto d = datasets::fashion_mnist::load_data({.path = spec.path, .limit = spec.limit});
-    a.x_train = d.train.x;
-    a.y_train = d.train.y;
-    a.x_test = d.test.x;
-    a.y_test = d.test.y;
-    a.has_test = true;
-  } else {
-    std::tie(a.x_train, a.y_train) = read_xy(spec.files, spec.rescale);
-    if (spec.limit > 0 && spec.limit < a.x_train.dim(0)) {
-      a.x_train = a.x_train.slice_rows(0, spec.limit);
-      a.y_train = a.y_train.slice_rows(0, spec.limit);
-    }
-  }
-  if (spec.test) {
-    std::tie(a.x_test, a.y_test) = read_xy(*spec.test, spec.rescale);
-    a.has_test = true;
-  }
-  if (spec.validation) {
-    std::tie(a.x_val, a.y_val) = read_xy(*spec.validation, spec.rescale);
-    a.has_validation = true;
-  } else if (spec.validation_split != 0.0) {
-    // Keras's validation_split: the last fraction of the samples, before shuffling.
-    const int64_t split = training::validation_split_index(a.x_train.dim(0), spec.validation_split);
-    a.x_val = a.x_train.slice_rows(split, a.x_train.dim(0));
-    a.y_val = a.y_train.slice_rows(split, a.y_train.dim(0));
-    a.x_train = a.x_train.slice_rows(0, split);
-    a.y_train = a.y_train.slice_rows(0, split);
-    a.has_validation = true;
-  }
-  return a;
-}
+const std::vector<std::string> kBuiltSections = {"seed", "threads", "data", "model", "compile", "fit", "augmentation", "callbacks"};
+const std::vector<std::string> kLaterSections = {"search"};
 
 std::string timestamp_dir() {
   const std::time_t now = std::time(nullptr);
@@ -212,6 +112,33 @@ FitOptions fit_options(const json& section, int verbose, bool& balanced_class_we
   return o;
 }
 
+/// The experiment's augmentation, or nothing when the section is absent, null or empty.
+std::optional<preprocessing::ImageDataGenerator> augmentation_of(const json& experiment) {
+  const auto it = experiment.find("augmentation");
+  if (it == experiment.end() || it->is_null() || (it->is_object() && it->empty())) return std::nullopt;
+  return preprocessing::ImageDataGenerator(
+      preprocessing::image_data_generator_options_from_config(*it, "experiment: augmentation"));
+}
+
+/// Fits the featurewise statistics on the training images, and standardizes the validation and
+/// test images as the training batches will be (rescale, centering, normalization), since the
+/// generator only sees the training data.
+void standardize_held_out(preprocessing::ImageDataGenerator& generator, Arrays& a) {
+  const preprocessing::ImageDataGeneratorOptions& o = generator.options();
+  if (o.featurewise_center || o.featurewise_std_normalization) generator.fit(a.x_train);
+  if (!(o.rescale != 0.0 || o.samplewise_center || o.samplewise_std_normalization || o.featurewise_center ||
+        o.featurewise_std_normalization || o.preprocessing_function))
+    return;
+  if (a.has_validation) {
+    a.x_val = a.x_val.clone();
+    generator.standardize(a.x_val);
+  }
+  if (a.has_test) {
+    a.x_test = a.x_test.clone();
+    generator.standardize(a.x_test);
+  }
+}
+
 }  // namespace
 
 json default_experiment() {
@@ -224,6 +151,13 @@ json default_experiment() {
         {"loss", "sparse_categorical_crossentropy"},
         {"metrics", {"accuracy"}}}},
       {"fit", {{"epochs", 2}, {"batch_size", 128}}},
+      // The article's augmentation.
+      {"augmentation",
+       {{"rotation_range", 10},
+        {"width_shift_range", 0.1},
+        {"height_shift_range", 0.1},
+        {"zoom_range", 0.2},
+        {"horizontal_flip", true}}},
       // The article's callbacks.
       {"callbacks",
        {{{"class_name", "EarlyStopping"}, {"monitor", "val_accuracy"}, {"patience", 10}, {"mode", "max"}},
@@ -258,11 +192,13 @@ json load(const std::string& path) {
     if (std::find(kLaterSections.begin(), kLaterSections.end(), key) != kLaterSections.end())
       throw ValueError(path + ": section '" + key + "' is not built yet in this version of regula (see README, \"Not built yet\")");
     if (std::find(kBuiltSections.begin(), kBuiltSections.end(), key) == kBuiltSections.end())
-      throw ValueError(path + ": unknown section '" + key + "'; allowed: seed, threads, data, model, compile, fit, callbacks");
+      throw ValueError(path + ": unknown section '" + key + "'; allowed: seed, threads, data, model, compile, fit, augmentation, callbacks");
   }
-  // A model given as a layer list replaces the default, it is not merged into it.
+  // A model given as a layer list replaces the default, it is not merged into it; so does an
+  // augmentation section (null or {} turns augmentation off).
   json resolved = default_experiment();
   if (file.contains("model")) resolved.erase("model");
+  if (file.contains("augmentation")) resolved.erase("augmentation");
   if (file.contains("data") && file["data"].contains("validation")) resolved["data"].erase("validation_split");
   return merge(resolved, file);
 }
@@ -296,6 +232,7 @@ RunResult run(const json& experiment, const RunOptions& options) {
   CompileOptions compile = compile_options(experiment.at("compile"));
   bool balanced_class_weight = false;
   FitOptions fit = fit_options(experiment.at("fit"), options.verbose, balanced_class_weight);
+  std::optional<preprocessing::ImageDataGenerator> augmentation = augmentation_of(experiment);
   RunResult result;
   result.run_dir = options.run_dir.empty() ? timestamp_dir() : options.run_dir;
   std::vector<std::unique_ptr<callbacks::Callback>> callback_objects;
@@ -309,6 +246,7 @@ RunResult run(const json& experiment, const RunOptions& options) {
   Arrays a = load_arrays(data);
   std::unique_ptr<Model> model = build_model(experiment.at("model"), a.x_train.shape().without_batch());
   model->compile(std::move(compile));
+  if (augmentation) standardize_held_out(*augmentation, a);
   if (a.has_validation) fit.validation_data = ValidationData{a.x_val, a.y_val};
   if (balanced_class_weight) fit.class_weight = utils::compute_class_weight("balanced", a.y_train);
 
@@ -319,9 +257,13 @@ RunResult run(const json& experiment, const RunOptions& options) {
   write_text(dir / "experiment.yaml", io::json_to_yaml(experiment));
 
   if (options.verbose > 0) model->summary(options.out);
-  std::fprintf(options.out, "Training on %lld samples%s, %d threads\n", static_cast<long long>(a.x_train.dim(0)),
-               a.has_validation ? (", validating on " + std::to_string(a.x_val.dim(0))).c_str() : "", num_threads());
-  result.history = model->fit(a.x_train, a.y_train, fit);
+  std::fprintf(options.out, "Training on %lld samples%s%s, %d threads\n", static_cast<long long>(a.x_train.dim(0)),
+               a.has_validation ? (", validating on " + std::to_string(a.x_val.dim(0))).c_str() : "",
+               augmentation ? (", augmented as " + experiment.at("augmentation").dump()).c_str() : "", num_threads());
+  if (augmentation)
+    result.history = model->fit(augmentation->flow(a.x_train, a.y_train, {.batch_size = fit.batch_size, .shuffle = fit.shuffle}), fit);
+  else
+    result.history = model->fit(a.x_train, a.y_train, fit);
   write_text(dir / "history.json", history_json(result.history).dump(2) + "\n");
   write_text(dir / "history.csv", history_csv(result.history));
 
@@ -339,6 +281,21 @@ RunResult run(const json& experiment, const RunOptions& options) {
   std::fprintf(options.out, "Run directory: %s\n", result.run_dir.c_str());
   std::fflush(options.out);
   return result;
+}
+
+
+void write_augmentation_preview(const json& experiment, const std::string& path, int64_t samples,
+                                const preprocessing::AugmentationPreviewOptions& options) {
+  if (samples < 1) throw ValueError("augment-preview: samples=" + std::to_string(samples) + " must be >= 1");
+  set_random_seed(experiment.value("seed", 1));
+  const std::optional<preprocessing::ImageDataGenerator> augmentation = augmentation_of(experiment);
+  if (!augmentation) throw ValueError("augment-preview: the experiment has no augmentation section (it is null or empty)");
+  DataSpec data = data_spec(experiment.at("data"));
+  data.limit = samples;
+  data.validation_split = 0.0;
+  const Arrays a = load_arrays(data);
+  preprocessing::save_augmentation_preview(path, *augmentation, a.x_train.slice_rows(0, std::min(samples, a.x_train.dim(0))),
+                                           options);
 }
 
 }  // namespace regula::experiment

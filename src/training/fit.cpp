@@ -8,10 +8,10 @@
 #include "regula/callbacks/progbar_logger.hpp"
 #include "regula/error.hpp"
 #include "regula/model/model.hpp"
-#include "regula/tensor/gather.hpp"
 #include "regula/training/class_weight.hpp"
 #include "regula/utils/random.hpp"
 #include "src/model/graph.hpp"
+#include "src/training/array_batch_source.hpp"
 
 namespace regula {
 namespace {
@@ -56,10 +56,51 @@ void validate_labels(const losses::Loss& loss, const Tensor& y, const Shape& out
   }
 }
 
-std::vector<int64_t> identity_order(int64_t n) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  return order;
+void check_fit_options(const FitOptions& options) {
+  if (options.epochs < 0 || options.initial_epoch < 0)
+    throw ValueError("fit: epochs=" + std::to_string(options.epochs) + ", initial_epoch=" +
+                     std::to_string(options.initial_epoch) + ": both must be >= 0");
+  if (options.verbose < 0 || options.verbose > 2)
+    throw ValueError("fit: verbose=" + std::to_string(options.verbose) + " must be 0, 1 or 2");
+  if (options.validation_freq < 1)
+    throw ValueError("fit: validation_freq=" + std::to_string(options.validation_freq) + " must be >= 1");
+  if (options.steps_per_epoch < 0 || options.validation_steps < 0)
+    throw ValueError("fit: steps_per_epoch=" + std::to_string(options.steps_per_epoch) + ", validation_steps=" +
+                     std::to_string(options.validation_steps) + ": both must be >= 0 (0 = one pass)");
+}
+
+/// Checks that a batch source has samples and that they fit the model's input.
+void check_source(const char* what, const data::BatchSource& source, const Shape& input_shape) {
+  if (source.samples() == 0 || source.batches_per_pass() == 0)
+    throw ValueError(std::string(what) + ": the batch source has no samples");
+  if (source.sample_shape() != input_shape)
+    throw ShapeError(std::string(what) + ": the batch source yields samples of shape " + source.sample_shape().to_string() +
+                     ", the model expects " + input_shape.to_string(true));
+}
+
+/// Validation arrays as an unshuffled source (nullopt when validation is absent or a source).
+std::optional<training::ArrayBatchSource> validation_arrays_of(const std::optional<ValidationData>& validation,
+                                                               const Shape& input_shape, const FitOptions& options) {
+  if (!validation || validation->source) {
+    if (validation && (!validation->x.empty() || !validation->y.empty()))
+      throw ValueError("fit: validation_data holds both arrays and a batch source; give one or the other");
+    return std::nullopt;
+  }
+  check_arrays("fit (validation_data)", validation->x, validation->y, input_shape);
+  check_sample_weight("fit (validation_data)", validation->sample_weight, validation->x.dim(0));
+  const int64_t batch_size = options.validation_batch_size > 0 ? options.validation_batch_size : options.batch_size;
+  check_batch_size(batch_size, "fit (validation_batch_size)");
+  return std::optional<training::ArrayBatchSource>(std::in_place, validation->x, validation->y, validation->sample_weight,
+                                                   batch_size);
+}
+
+/// Keras's class_weight on a batch from a source: each sample weighs its class's weight.
+void weigh_by_class(data::Batch& batch, const std::map<int, double>& class_weight) {
+  if (!batch.sample_weight.empty())
+    throw ValueError("fit: class_weight cannot be used with a batch source that yields sample weights (Keras's rule); "
+                     "fold the class weights into the sample weights instead");
+  const std::vector<float> w = training::class_weight_to_sample_weights(batch.y, class_weight);
+  batch.sample_weight = Tensor(Shape{static_cast<int64_t>(w.size())}, w);
 }
 
 /// Running mean of per-batch values weighted by batch size (Keras's loss tracker).
@@ -72,8 +113,7 @@ struct RunningMean {
 
 }  // namespace
 
-callbacks::Logs Model::run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
-                                      int64_t batch_size, std::vector<callbacks::Callback*>& cbs) {
+callbacks::Logs Model::run_evaluation(data::BatchSource& source, int64_t steps, std::vector<callbacks::Callback*>& cbs) {
   Graph& g = *graph_;
   callbacks::Logs logs;
   for (callbacks::Callback* cb : cbs) cb->on_test_begin(logs);
@@ -83,32 +123,30 @@ callbacks::Logs Model::run_evaluation(const Tensor& x, const Tensor& y, const Te
     for (const layers::Weight& w : l->weights())
       if (w.regularizer) weight_penalty += w.regularizer->penalty(w.value);
   RunningMean loss_mean;
-  const int64_t n = x.dim(0);
-  const std::vector<int64_t> order = identity_order(n);
-  Tensor xb, yb;
-  for (int64_t begin = 0, batch = 0; begin < n; begin += batch_size, ++batch) {
-    const int64_t end = std::min(n, begin + batch_size);
+  source.reset();
+  data::Batch batch;
+  for (int64_t step = 0; step < steps; ++step) {
     callbacks::Logs batch_logs;
-    for (callbacks::Callback* cb : cbs) cb->on_test_batch_begin(batch, batch_logs);
-    gather_rows_into(x, order, begin, end, xb);
-    gather_rows_into(y, order, begin, end, yb);
-    forward(xb, {.training = false, .step = 0});
+    for (callbacks::Callback* cb : cbs) cb->on_test_batch_begin(step, batch_logs);
+    source.next(batch);
+    const int64_t n = batch.x.dim(0);
+    forward(batch.x, {.training = false, .step = 0});
     const Tensor& y_pred = g.output();
-    loss_->validate(yb, y_pred);
-    g.per_sample_loss.resize(static_cast<size_t>(end - begin));
-    loss_->per_sample(yb, y_pred, g.per_sample_loss.data());
+    loss_->validate(batch.y, y_pred);
+    g.per_sample_loss.resize(static_cast<size_t>(n));
+    loss_->per_sample(batch.y, y_pred, g.per_sample_loss.data());
     double batch_loss = 0.0;
-    for (int64_t i = 0; i < end - begin; ++i)
+    for (int64_t i = 0; i < n; ++i)
       batch_loss += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) *
-                    (sample_weight.empty() ? 1.0f : sample_weight[begin + i]);
-    batch_loss /= static_cast<double>(end - begin);
+                    (batch.sample_weight.empty() ? 1.0f : batch.sample_weight[i]);
+    batch_loss /= static_cast<double>(n);
     for (size_t i = 1; i < g.size(); ++i)
       if (const auto& reg = g.layer(i).activity_regularizer())
-        batch_loss += reg->penalty(g.outputs[i]) / static_cast<double>(end - begin);
-    loss_mean.add(batch_loss + weight_penalty, end - begin);
-    for (const metrics::MetricPtr& m : metrics_) m->update(yb, y_pred);
+        batch_loss += reg->penalty(g.outputs[i]) / static_cast<double>(n);
+    loss_mean.add(batch_loss + weight_penalty, n);
+    for (const metrics::MetricPtr& m : metrics_) m->update(batch.y, y_pred);
     batch_logs.set("loss", loss_mean.result());
-    for (callbacks::Callback* cb : cbs) cb->on_test_batch_end(batch, batch_logs);
+    for (callbacks::Callback* cb : cbs) cb->on_test_batch_end(step, batch_logs);
   }
   logs.set("loss", loss_mean.result());
   for (const metrics::MetricPtr& m : metrics_) logs.set(m->name(), m->result());
@@ -120,13 +158,7 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
   require_compiled("fit");
   check_arrays("fit", x, y, input_shape());
   check_batch_size(options.batch_size, "fit");
-  if (options.epochs < 0 || options.initial_epoch < 0)
-    throw ValueError("fit: epochs=" + std::to_string(options.epochs) + ", initial_epoch=" +
-                     std::to_string(options.initial_epoch) + ": both must be >= 0");
-  if (options.verbose < 0 || options.verbose > 2)
-    throw ValueError("fit: verbose=" + std::to_string(options.verbose) + " must be 0, 1 or 2");
-  if (options.validation_freq < 1)
-    throw ValueError("fit: validation_freq=" + std::to_string(options.validation_freq) + " must be >= 1");
+  check_fit_options(options);
   if (!options.class_weight.empty() && !options.sample_weight.empty())
     throw ValueError("fit: class_weight and sample_weight cannot be given together (Keras's rule); "
                      "fold the class weights into sample_weight instead");
@@ -135,10 +167,7 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
   // Keras: validation_data wins over validation_split; the split takes the last samples, unshuffled.
   Tensor x_train = x, y_train = y, w_train = options.sample_weight;
   std::optional<ValidationData> validation = options.validation_data;
-  if (validation) {
-    check_arrays("fit (validation_data)", validation->x, validation->y, input_shape());
-    check_sample_weight("fit (validation_data)", validation->sample_weight, validation->x.dim(0));
-  } else if (options.validation_split != 0.0) {
+  if (!validation && options.validation_split != 0.0) {
     const int64_t split = training::validation_split_index(x.dim(0), options.validation_split);
     x_train = x.slice_rows(0, split);
     y_train = y.slice_rows(0, split);
@@ -146,19 +175,47 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
                                 w_train.empty() ? Tensor() : w_train.slice_rows(split, w_train.dim(0))};
     if (!w_train.empty()) w_train = w_train.slice_rows(0, split);
   }
+  std::optional<training::ArrayBatchSource> validation_arrays = validation_arrays_of(validation, input_shape(), options);
   if (!options.class_weight.empty()) {
     const std::vector<float> w = training::class_weight_to_sample_weights(y_train, options.class_weight);
     w_train = Tensor(Shape{static_cast<int64_t>(w.size())}, w);
+    options.class_weight.clear();  // folded into the sample weights
   }
 
   validate_labels(*loss_, y, output_shape());
-  if (validation && validation->y.shares_storage_with(y) == false) validate_labels(*loss_, validation->y, output_shape());
+  if (validation_arrays && !validation->y.shares_storage_with(y)) validate_labels(*loss_, validation->y, output_shape());
 
-  const int64_t n = x_train.dim(0);
-  const int64_t full_steps = (n + options.batch_size - 1) / options.batch_size;
-  const int64_t steps = options.steps_per_epoch > 0 ? std::min(options.steps_per_epoch, full_steps) : full_steps;
-  const int64_t validation_batch = options.validation_batch_size > 0 ? options.validation_batch_size : options.batch_size;
+  Rng rng = Rng::from_global_seed();
+  std::optional<Rng> shuffle_rng;
+  if (options.shuffle) shuffle_rng = rng;
+  training::ArrayBatchSource train(x_train, y_train, w_train, options.batch_size, options.steps_per_epoch, shuffle_rng);
+  data::BatchSource* validation_source = validation_arrays ? &*validation_arrays : validation ? validation->source : nullptr;
+  return fit_batches(train, train.batches_per_pass(), options, validation_source,
+                     validation_arrays ? validation_arrays->batches_per_pass() : options.validation_steps);
+}
 
+callbacks::History Model::fit(data::BatchSource& source, FitOptions options) {
+  require_compiled("fit");
+  check_fit_options(options);
+  if (options.validation_split != 0.0)
+    throw ValueError("fit: validation_split is only supported for arrays, not for a batch source (Keras's rule); "
+                     "use the generator's validation_split with subset=\"validation\" and pass it as validation_data");
+  if (!options.sample_weight.empty())
+    throw ValueError("fit: sample_weight is not supported with a batch source (Keras's rule); the source yields "
+                     "its own sample weights (e.g. flow(x, y, {.sample_weight = w}))");
+  check_source("fit", source, input_shape());
+  std::optional<training::ArrayBatchSource> validation_arrays = validation_arrays_of(options.validation_data, input_shape(), options);
+  data::BatchSource* validation_source =
+      validation_arrays ? &*validation_arrays : options.validation_data ? options.validation_data->source : nullptr;
+  if (validation_source && !validation_arrays) check_source("fit (validation_data)", *validation_source, input_shape());
+  const int64_t steps = options.steps_per_epoch > 0 ? options.steps_per_epoch : source.batches_per_pass();
+  return fit_batches(source, steps, options, validation_source,
+                     validation_arrays ? validation_arrays->batches_per_pass() : options.validation_steps);
+}
+
+callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, const FitOptions& options,
+                                      data::BatchSource* validation, int64_t validation_steps) {
+  if (validation && validation_steps <= 0) validation_steps = validation->batches_per_pass();
   history_ = callbacks::History();
   callbacks::ProgbarLogger progbar(options.verbose, options.epochs, steps);
   std::vector<callbacks::Callback*> cbs = options.callbacks;
@@ -167,27 +224,23 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
   for (callbacks::Callback* cb : cbs) cb->set_model(this);
   std::vector<callbacks::Callback*> no_callbacks;
 
-  Rng shuffle_rng = Rng::from_global_seed();
   stop_training = false;
   callbacks::Logs train_logs;
   for (callbacks::Callback* cb : cbs) cb->on_train_begin(train_logs);
-  Tensor xb, yb, wb;
+  data::Batch batch;
   for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     callbacks::Logs epoch_logs;
     for (callbacks::Callback* cb : cbs) cb->on_epoch_begin(epoch, epoch_logs);
-    const std::vector<int64_t> order = options.shuffle ? shuffle_rng.permutation(n) : identity_order(n);
     for (const metrics::MetricPtr& m : metrics_) m->reset();
     RunningMean loss_mean;
     callbacks::Logs batch_logs;
     for (int64_t step = 0; step < steps; ++step) {
-      const int64_t begin = step * options.batch_size;
-      const int64_t end = std::min(n, begin + options.batch_size);
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_begin(step, batch_logs);
-      gather_rows_into(x_train, order, begin, end, xb);
-      gather_rows_into(y_train, order, begin, end, yb);
-      if (!w_train.empty()) gather_rows_into(w_train, order, begin, end, wb);
-      const double loss = train_on_batch(xb, yb, w_train.empty() ? nullptr : wb.data());
-      loss_mean.add(loss, end - begin);
+      train.next(batch);
+      if (!options.class_weight.empty()) weigh_by_class(batch, options.class_weight);
+      const int64_t n = batch.x.dim(0);
+      const double loss = train_on_batch(batch.x, batch.y, batch.sample_weight.empty() ? nullptr : batch.sample_weight.data());
+      loss_mean.add(loss, n);
       batch_logs.clear();
       batch_logs.set("loss", loss_mean.result());
       for (const metrics::MetricPtr& m : metrics_) batch_logs.set(m->name(), m->result());
@@ -205,8 +258,7 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
     }
     epoch_logs = batch_logs;
     if (validation && (epoch + 1 - options.initial_epoch) % options.validation_freq == 0) {
-      const callbacks::Logs val = run_evaluation(validation->x, validation->y, validation->sample_weight,
-                                                 validation_batch, no_callbacks);
+      const callbacks::Logs val = run_evaluation(*validation, validation_steps, no_callbacks);
       for (const auto& [name, value] : val) epoch_logs.set("val_" + name, value);
     }
     for (callbacks::Callback* cb : cbs) cb->on_epoch_end(epoch, epoch_logs);
@@ -221,7 +273,16 @@ callbacks::Logs Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOption
   check_batch_size(options.batch_size, "evaluate");
   check_sample_weight("evaluate", options.sample_weight, x.dim(0));
   for (callbacks::Callback* cb : options.callbacks) cb->set_model(this);
-  return run_evaluation(x, y, options.sample_weight, options.batch_size, options.callbacks);
+  training::ArrayBatchSource source(x, y, options.sample_weight, options.batch_size);
+  return run_evaluation(source, source.batches_per_pass(), options.callbacks);
+}
+
+callbacks::Logs Model::evaluate(data::BatchSource& source, EvaluateOptions options) {
+  require_compiled("evaluate");
+  check_source("evaluate", source, input_shape());
+  if (options.steps < 0) throw ValueError("evaluate: steps=" + std::to_string(options.steps) + " must be >= 0");
+  for (callbacks::Callback* cb : options.callbacks) cb->set_model(this);
+  return run_evaluation(source, options.steps > 0 ? options.steps : source.batches_per_pass(), options.callbacks);
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions options) {
@@ -237,13 +298,10 @@ Tensor Model::predict(const Tensor& x, PredictOptions options) {
     cb->set_model(this);
     cb->on_predict_begin(logs);
   }
-  const std::vector<int64_t> order = identity_order(n);
-  Tensor xb;
   for (int64_t begin = 0, batch = 0; begin < n; begin += options.batch_size, ++batch) {
     const int64_t end = std::min(n, begin + options.batch_size);
     for (callbacks::Callback* cb : options.callbacks) cb->on_predict_batch_begin(batch, logs);
-    gather_rows_into(x, order, begin, end, xb);
-    const Tensor& out = predict_on_batch(xb);
+    const Tensor& out = predict_on_batch(x.slice_rows(begin, end));
     std::memcpy(result.data() + begin * row, out.data(), static_cast<size_t>(out.size()) * sizeof(float));
     for (callbacks::Callback* cb : options.callbacks) cb->on_predict_batch_end(batch, logs);
   }

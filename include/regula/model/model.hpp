@@ -21,10 +21,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "regula/callbacks/callback.hpp"
 #include "regula/callbacks/history.hpp"
+#include "regula/data/batch_source.hpp"
 #include "regula/layers/layer.hpp"
 #include "regula/losses/loss.hpp"
 #include "regula/metrics/metric.hpp"
@@ -63,11 +65,15 @@ struct CompileOptions {
   std::vector<std::string> metrics = {};
 };
 
-/// Validation arrays (Keras's `validation_data=(x_val, y_val[, sample_weight])`).
+/// Validation data: arrays (Keras's `validation_data=(x_val, y_val[, sample_weight])`), or a batch
+/// source such as `datagen.flow_from_directory(dir, {.subset = "validation"})` (then x and y stay
+/// empty; each validation restarts the source and runs `validation_steps` batches, default one
+/// pass). The source must outlive `fit`.
 struct ValidationData {
-  Tensor x;
-  Tensor y;
+  Tensor x = {};
+  Tensor y = {};
   Tensor sample_weight = {};
+  data::BatchSource* source = nullptr;
 };
 
 /// `fit` options in Keras's argument order (designated initializers must follow it).
@@ -87,9 +93,14 @@ struct FitOptions {
   Tensor sample_weight = {};
   /// Epoch to start at (for resuming): epochs run from initial_epoch to epochs − 1.
   int initial_epoch = 0;
-  /// Batches per epoch; 0 = all the data. Fewer than the data uses the first batches of each
-  /// epoch's order.
+  /// Batches per epoch; 0 = one pass over the data. With arrays, fewer than the data uses the first
+  /// batches of each epoch's order and more is capped at one pass. With a batch source (Keras 2's
+  /// `fit_generator` over a Sequence) the source is one endless stream: fewer batches than a pass
+  /// and the next epoch continues where this one stopped; more and the epoch runs on into the
+  /// next pass (reshuffled).
   int64_t steps_per_epoch = 0;
+  /// Validation batches per validation when validation_data is a batch source; 0 = one pass.
+  int64_t validation_steps = 0;
   /// Batch size for validation; 0 = batch_size.
   int64_t validation_batch_size = 0;
   /// Validate every N epochs.
@@ -101,6 +112,8 @@ struct EvaluateOptions {
   int64_t batch_size = 32;
   int verbose = 1;
   Tensor sample_weight = {};
+  /// Batches to evaluate from a batch source; 0 = one pass (ignored for arrays).
+  int64_t steps = 0;
   std::vector<callbacks::Callback*> callbacks = {};
 };
 
@@ -132,8 +145,17 @@ class Model {
   /// for data that does not fit, NumericalError when the loss becomes NaN or infinite (naming the
   /// epoch and batch; the weights of the last good step are kept).
   callbacks::History fit(const Tensor& x, const Tensor& y, FitOptions options = {});
+  /// Trains on batches from `source`, e.g. `datagen.flow(x, y, {.batch_size = 128})` (Keras's
+  /// `fit(generator)`). batch_size and shuffle are the source's own; validation_split and
+  /// sample_weight are refused (Keras's rule: they are for arrays; a source yields its own sample
+  /// weights); class_weight weighs each batch by its labels, and is refused for a source that
+  /// yields sample weights. Throws ShapeError when the source's samples do not fit the input.
+  callbacks::History fit(data::BatchSource& source, FitOptions options = {});
+  callbacks::History fit(data::BatchSource&& source, FitOptions options = {}) { return fit(source, std::move(options)); }
   /// Loss and metrics on (x, y) in inference mode: {"loss": …, "accuracy": …}.
   callbacks::Logs evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options = {});
+  /// Loss and metrics on `options.steps` batches of `source` (0 = one pass), from its first batch.
+  callbacks::Logs evaluate(data::BatchSource& source, EvaluateOptions options = {});
   /// Outputs for x in inference mode, (N, …output shape).
   Tensor predict(const Tensor& x, PredictOptions options = {});
 
@@ -197,8 +219,9 @@ class Model {
   void backward(const Tensor& y, const float* sample_weight, double& regularization_loss);
   double regularization_penalty_and_gradients();
   const std::vector<layers::Weight*>& trainable_weights() const;
-  callbacks::Logs run_evaluation(const Tensor& x, const Tensor& y, const Tensor& sample_weight,
-                                 int64_t batch_size, std::vector<callbacks::Callback*>& callbacks);
+  callbacks::History fit_batches(data::BatchSource& train, int64_t steps, const FitOptions& options,
+                                 data::BatchSource* validation, int64_t validation_steps);
+  callbacks::Logs run_evaluation(data::BatchSource& source, int64_t steps, std::vector<callbacks::Callback*>& callbacks);
 
   std::string name_;
   std::unique_ptr<Graph> graph_;

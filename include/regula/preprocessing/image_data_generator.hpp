@@ -62,7 +62,10 @@ struct ImageDataGeneratorOptions {
   double width_shift_range = 0.0;
   /// Vertical shift drawn from [−r, r]: a fraction of the height when r < 1, pixels otherwise.
   double height_shift_range = 0.0;
-  /// Brightness factor drawn from [low, high] (none by default).
+  /// Brightness factor drawn from [low, high] (none by default); needs 0 ≤ low ≤ high. regula
+  /// multiplies every value by the factor and keeps the image's scale. Keras goes through PIL
+  /// instead (array_to_img scales the image to 0..255, ImageEnhance.Brightness, back), which
+  /// leaves [0, 1] images on a 0..255 scale (a known Keras issue).
   std::optional<std::array<double, 2>> brightness_range = std::nullopt;
   /// Shear angle in degrees (counter-clockwise), drawn from [−shear_range, shear_range].
   double shear_range = 0.0;
@@ -152,7 +155,9 @@ struct FlowFromDirectoryOptions {
 class ImageDataGenerator {
  public:
   /// Throws ValueError naming the option for values out of range (negative ranges, zoom ≤ 0,
-  /// brightness low > high, an unknown fill_mode, validation_split outside [0, 1)).
+  /// brightness low > high, an unknown fill_mode, validation_split outside [0, 1)). As in Keras,
+  /// featurewise_std_normalization turns on featurewise_center and samplewise_std_normalization
+  /// turns on samplewise_center, with a warning.
   explicit ImageDataGenerator(ImageDataGeneratorOptions options = {});
 
   const ImageDataGeneratorOptions& options() const { return options_; }
@@ -169,15 +174,20 @@ class ImageDataGenerator {
   /// A randomly transformed copy of `image` (H, W, C), drawn from `seed`.
   Tensor random_transform(const Tensor& image, uint64_t seed) const;
 
-  /// Standardizes `x` in place: one image (H, W, C) or a batch (N, H, W, C). Keras's rule when a
+  /// Standardizes `x` in place: one image (H, W, C) or a batch (N, H, W, C), each image on its
+  /// own. Keras's order: preprocessing_function, rescale, samplewise centering (the image's mean
+  /// over all values), samplewise normalization (÷ (std + 1e-6)), featurewise centering (the
+  /// per-channel mean from `fit`), featurewise normalization (÷ (std + 1e-6)). Keras's rule when a
   /// featurewise option is set but `fit` was not called: a warning (printed once per generator)
-  /// and the featurewise step is left out.
+  /// and the featurewise step is left out. Safe to call from several threads on different images.
   void standardize(Tensor& x) const;
   /// Standardizes the (H, W, C) image at `image` in place.
   void standardize(float* image, const Shape& image_shape) const;
 
-  /// Computes the per-channel mean and standard deviation of `x` (N, H, W, C) for the featurewise
-  /// options. With `augment`, over `rounds` randomly transformed copies of x (seeded by `seed`).
+  /// Computes the per-channel mean and (population) standard deviation of `x` (N, H, W, C), after
+  /// rescale, for the featurewise options. With `augment`, over `rounds` randomly transformed
+  /// copies of x; the transform of sample i in round r is drawn from a seed mixed from `seed`,
+  /// r and i. Throws ValueError for x not of rank 4 or without samples.
   void fit(const Tensor& x, bool augment = false, int rounds = 1, uint64_t seed = 0);
   /// Per-channel mean and standard deviation from `fit` (empty before).
   const std::vector<float>& mean() const { return mean_; }
@@ -194,9 +204,16 @@ class ImageDataGenerator {
   DirectoryIterator flow_from_directory(const std::string& directory, FlowFromDirectoryOptions options = {}) const;
 
  private:
+  /// Whether the "featurewise option without fit" warnings were printed (shared by copies).
+  struct UnfitWarnings;
+
+  /// The standardize steps after preprocessing_function, on one (H, W, C) image.
+  void standardize_values(float* image, const Shape& image_shape) const;
+
   ImageDataGeneratorOptions options_;
   std::vector<float> mean_;
   std::vector<float> std_;
+  std::shared_ptr<UnfitWarnings> unfit_warnings_;
 };
 
 }  // namespace regula::preprocessing

@@ -8,9 +8,12 @@
 /// `model` (`seed`, or `{layers: [...]}` of Keras-style layer configs, optional `input_shape`),
 /// `compile` (`optimizer` as a name or `{class_name, learning_rate, …}`, `loss`, `metrics`) and
 /// `fit` (`epochs`, `batch_size`, `shuffle`, `class_weight`, `validation_freq`, `initial_epoch`)
-/// and `callbacks` (a list of Keras-style callback configs, see callbacks/callback_factory.hpp;
-/// relative file names land in the run directory). The sections of later work (`augmentation`,
-/// `search`) are refused with a message saying they are not built yet.
+/// `augmentation` (ImageDataGenerator options with Keras's names, see
+/// preprocessing/image_data_generator_config.hpp; training then runs on `flow` batches; null or {}
+/// turns it off; featurewise statistics are fitted on the training images, and validation and
+/// test images get the same standardization) and `callbacks` (a list of Keras-style callback
+/// configs, see callbacks/callback_factory.hpp; relative file names land in the run directory).
+/// The `search` section is refused with a message saying it is not built yet.
 ///
 /// A run writes its run directory: `experiment.yaml` (the resolved experiment), `history.json`,
 /// `history.csv`, `test.json`; and ends by printing `test_loss: … - test_accuracy: …`.
@@ -23,12 +26,14 @@
 #include "regula/callbacks/history.hpp"
 #include "regula/callbacks/progbar_logger.hpp"
 #include "regula/model/model.hpp"
+#include "regula/preprocessing/augmentation_preview.hpp"
 
 namespace regula::experiment {
 
 /// The default experiment: the seed model on Fashion-MNIST, Adam, sparse categorical
-/// crossentropy with accuracy, 2 epochs of batch 128, validation_split 0.2, seed 1, and the
-/// article's callbacks: EarlyStopping(val_accuracy, patience 10, max), ReduceLROnPlateau(
+/// crossentropy with accuracy, 2 epochs of batch 128, validation_split 0.2, seed 1, the article's
+/// augmentation (rotation_range 10, width/height_shift_range 0.1, zoom_range 0.2, horizontal_flip)
+/// and the article's callbacks: EarlyStopping(val_accuracy, patience 10, max), ReduceLROnPlateau(
 /// val_accuracy, factor 0.1, patience 7, min_delta 1e-4, max, verbose 1), ModelCheckpoint(best.h5,
 /// val_accuracy, save_best_only, max), CSVLogger(log.csv).
 nlohmann::json default_experiment();
@@ -62,5 +67,11 @@ struct RunResult {
 
 /// Runs a (resolved) experiment end to end.
 RunResult run(const nlohmann::json& experiment, const RunOptions& options = {});
+
+/// Writes the augmentation preview of an experiment (`regula augment-preview`): its first
+/// `samples` training images, each followed by random augmentations from its `augmentation`
+/// section, as an image grid at `path`. Throws ValueError when the experiment has no augmentation.
+void write_augmentation_preview(const nlohmann::json& experiment, const std::string& path, int64_t samples,
+                                const preprocessing::AugmentationPreviewOptions& options = {});
 
 }  // namespace regula::experiment
