@@ -14,7 +14,7 @@ augmented / plain epoch time (the target is at most 1.15).
 import argparse, datetime, os, shlex, statistics, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_bench import REPO, append, build, commit, log, machine, peer_available, run_measured  # noqa: E402
+from run_bench import REPO, build, commit, log, machine, peer_available, publish, run_measured  # noqa: E402
 
 TARGET = 1.15
 
@@ -90,10 +90,7 @@ def main():
         f"| peer epoch without augmentation (s), same run | {'—' if peer_s is None else f'{peer_s:.1f}'} |", "",
         f"- peer: {peer_note}",
         f"- verdict: augmentation {'meets' if ratio <= TARGET else 'misses'} the ≤ {TARGET}× target", ""])
-    print(text)
-    if not args.no_append:
-        append(args.results, text)
-        log(f"appended to {os.path.relpath(args.results, REPO)}")
+    publish(text, args.results, args.no_append)
 
 
 if __name__ == "__main__":

@@ -209,6 +209,14 @@ def append(path, text):
         f.write(text + "\n")
 
 
+def publish(text, results, no_append):
+    """Prints a report and, unless no_append, appends it to the results file."""
+    print(text)
+    if not no_append:
+        append(results, text)
+        log(f"appended to {os.path.relpath(results, REPO)}")
+
+
 def main():
     args = parse_args()
     bench_exe = os.path.join(args.build_dir, "bench", "regula-bench-seed") if args.no_build else build(args.build_dir)
@@ -219,11 +227,7 @@ def main():
         [args.python, "-c", "import torch; print('pytorch ' + torch.__version__)"], capture_output=True, text=True).stdout.strip()
     samples = run_rounds(args, bench_exe, problem is None)
     accuracy = epochs_check(args, bench_exe, problem is None) if args.epochs_check else None
-    text = report(args, samples, peer_note, accuracy)
-    print(text)
-    if not args.no_append:
-        append(args.results, text)
-        log(f"appended to {os.path.relpath(args.results, REPO)}")
+    publish(report(args, samples, peer_note, accuracy), args.results, args.no_append)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@
 #include "regula/data/kfold.hpp"
 #include "regula/tensor/gather.hpp"
 #include "regula/training/cross_validate.hpp"
+#include "test_support.hpp"
 
 namespace rg = regula;
+using regula::testing_support::error_message;
 
 namespace {
 
@@ -61,20 +63,6 @@ bool same_weights(const std::vector<rg::Tensor>& a, const std::vector<rg::Tensor
       if (a[w][i] != b[w][i]) return false;
   }
   return true;
-}
-
-template <typename E, typename F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -19,6 +18,7 @@
 #include "regula/datasets/fashion_mnist.hpp"
 #include "regula/error.hpp"
 #include "regula/utils/to_categorical.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using regula::IOError;
@@ -26,29 +26,10 @@ using regula::Shape;
 using regula::Tensor;
 using regula::ValueError;
 using regula::data::IdxType;
+using regula::testing_support::error_message;
+using regula::testing_support::TemporaryDirectory;
 
 namespace {
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("regula_data_test_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream f(path, std::ios::binary);
@@ -77,21 +58,6 @@ std::vector<uint8_t> concat(std::vector<uint8_t> a, const std::vector<uint8_t>& 
   return a;
 }
 
-// Runs `f`, expects an exception of type E and returns its message.
-template <typename E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
-}
-
 Tensor iota(Shape shape, float start = 0.0f, float step = 1.0f) {
   Tensor t(std::move(shape));
   for (int64_t i = 0; i < t.size(); ++i) t[i] = start + step * static_cast<float>(i);
@@ -109,7 +75,7 @@ void expect_equal(const Tensor& a, const Tensor& b) {
 // IDX round trips
 
 TEST(Idx, RoundTripUint8RawAndGzip) {
-  TempDir dir;
+  TemporaryDirectory dir;
   Tensor t = iota(Shape{3, 4, 5});
   t[7] = 255.0f;
   for (bool gz : {false, true}) {
@@ -131,7 +97,7 @@ TEST(Idx, RoundTripUint8RawAndGzip) {
 }
 
 TEST(Idx, RoundTripFloat32RawAndGzip) {
-  TempDir dir;
+  TemporaryDirectory dir;
   Tensor t = iota(Shape{2, 3, 2, 2}, -1.25f, 0.37f);
   t[0] = 1e-30f;
   t[1] = -3.4e38f;
@@ -146,7 +112,7 @@ TEST(Idx, RoundTripFloat32RawAndGzip) {
 }
 
 TEST(Idx, RoundTripOtherTypes) {
-  TempDir dir;
+  TemporaryDirectory dir;
   struct Case {
     IdxType type;
     std::vector<float> values;
@@ -169,7 +135,7 @@ TEST(Idx, RoundTripOtherTypes) {
 }
 
 TEST(Idx, BigEndianDecodingOfHandWrittenFiles) {
-  TempDir dir;
+  TemporaryDirectory dir;
   // Bytes as the IDX spec lays them out, independent of write_idx.
   write_bytes(dir.file("i16"), concat(header(0x0B, {2}), {0xFF, 0xFE, 0x01, 0x02}));
   write_bytes(dir.file("i32"), concat(header(0x0C, {2}), {0xFF, 0xFF, 0xFF, 0xFD, 0x00, 0x01, 0x00, 0x00}));
@@ -186,7 +152,7 @@ TEST(Idx, BigEndianDecodingOfHandWrittenFiles) {
 }
 
 TEST(Idx, CompressionIsDetectedByMagicNotName) {
-  TempDir dir;
+  TemporaryDirectory dir;
   Tensor t = iota(Shape{4, 3});
   regula::data::write_idx(dir.file("compressed.idx"), t, {.type = IdxType::uint8, .gzip = true});
   regula::data::write_idx(dir.file("plain.gz"), t, {.type = IdxType::uint8, .gzip = false});
@@ -195,7 +161,7 @@ TEST(Idx, CompressionIsDetectedByMagicNotName) {
 }
 
 TEST(Idx, ConcatenatedGzipMembersAreOneStream) {
-  TempDir dir;
+  TemporaryDirectory dir;
   std::vector<uint8_t> all = concat(header(0x08, {2, 3}), {1, 2, 3, 4, 5, 6});
   std::vector<uint8_t> first(all.begin(), all.begin() + 9), second(all.begin() + 9, all.end());
   regula::data::write_file_bytes(dir.file("p1"), first, true);
@@ -205,7 +171,7 @@ TEST(Idx, ConcatenatedGzipMembersAreOneStream) {
 }
 
 TEST(Idx, ReadFileBytesRoundTrip) {
-  TempDir dir;
+  TemporaryDirectory dir;
   std::vector<uint8_t> bytes(3'000'000);
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>((i * 7919) >> 5);
   for (bool gz : {false, true}) {
@@ -217,7 +183,7 @@ TEST(Idx, ReadFileBytesRoundTrip) {
 }
 
 TEST(Idx, WritesAreAtomicAndLeaveNoTemporaryFiles) {
-  TempDir dir;
+  TemporaryDirectory dir;
   regula::data::write_idx(dir.file("x.idx"), iota(Shape{5}), {.type = IdxType::uint8});
   regula::data::write_idx(dir.file("x.idx"), iota(Shape{6}), {.type = IdxType::uint8, .gzip = true});
   int files = 0;
@@ -227,12 +193,13 @@ TEST(Idx, WritesAreAtomicAndLeaveNoTemporaryFiles) {
   }
   EXPECT_EQ(files, 1);
   expect_equal(regula::data::read_idx(dir.file("x.idx")), iota(Shape{6}));
-  std::string msg = error_of<IOError>([&] { regula::data::write_idx(dir.file("no/such/dir/x.idx"), iota(Shape{2})); });
+  std::string msg =
+      error_message<IOError>([&] { regula::data::write_idx(dir.file("no/such/dir/x.idx"), iota(Shape{2})); });
   EXPECT_NE(msg.find("no/such/dir/x.idx"), std::string::npos) << msg;
 }
 
 TEST(Idx, ReadIdxArrayFirstRowsAndDivisor) {
-  TempDir dir;
+  TemporaryDirectory dir;
   Tensor t = iota(Shape{10, 2, 3});  // values 0..59
   for (bool gz : {false, true}) {
     std::string path = dir.file(gz ? "r.gz" : "r");
@@ -253,7 +220,7 @@ TEST(Idx, ReadIdxArrayFirstRowsAndDivisor) {
 }
 
 TEST(Idx, ReadIdxStreamsLargeFilesAcrossChunks) {
-  TempDir dir;
+  TemporaryDirectory dir;
   // 3.2 MB of float32 data: many of read_idx's decompress-and-convert chunks.
   Tensor t = iota(Shape{800, 1000}, -3.0f, 0.001f);
   for (bool gz : {false, true}) {
@@ -270,7 +237,7 @@ TEST(Idx, ReadIdxStreamsLargeFilesAcrossChunks) {
     const std::vector<uint8_t> content(whole.begin(), whole.end() - 1001);
     std::string cut = dir.file(gz ? "cut.gz" : "cut");
     regula::data::write_file_bytes(cut, content, gz);
-    std::string msg = error_of<IOError>([&] { regula::data::read_idx(cut); });
+    std::string msg = error_message<IOError>([&] { regula::data::read_idx(cut); });
     EXPECT_NE(msg.find("(800, 1000) float32 = 3200000 bytes"), std::string::npos) << msg;
     EXPECT_NE(msg.find("only 3198999 bytes"), std::string::npos) << msg;
     // A partial read of the first rows does not reach the damage.
@@ -281,9 +248,9 @@ TEST(Idx, ReadIdxStreamsLargeFilesAcrossChunks) {
 }
 
 TEST(Idx, WriteRejectsValuesTheTypeCannotHold) {
-  TempDir dir;
+  TemporaryDirectory dir;
   std::string path = dir.file("w.idx");
-  std::string msg = error_of<ValueError>(
+  std::string msg = error_message<ValueError>(
       [&] { regula::data::write_idx(path, Tensor(Shape{2, 2}, {0, 1, 2.5f, 3}), {.type = IdxType::uint8}); });
   EXPECT_NE(msg.find("2.5"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(1, 0)"), std::string::npos) << msg;
@@ -309,7 +276,7 @@ struct CorruptCase {
 };
 
 TEST(IdxErrors, CorruptContentRawAndCompressed) {
-  TempDir dir;
+  TemporaryDirectory dir;
   std::vector<CorruptCase> cases;
   for (bool gz : {false, true}) {
     std::string sfx = gz ? ".gz" : "";
@@ -332,7 +299,7 @@ TEST(IdxErrors, CorruptContentRawAndCompressed) {
     SCOPED_TRACE(c.name);
     std::string path = dir.file(c.name);
     regula::data::write_file_bytes(path, c.bytes, c.gzip);
-    std::string msg = error_of<IOError>([&] { regula::data::read_idx(path); });
+    std::string msg = error_message<IOError>([&] { regula::data::read_idx(path); });
     EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
     if (c.gzip) {
       EXPECT_NE(msg.find("gzip"), std::string::npos) << msg;
@@ -342,7 +309,7 @@ TEST(IdxErrors, CorruptContentRawAndCompressed) {
 }
 
 TEST(IdxErrors, HeaderOnlyReadSkipsTheData) {
-  TempDir dir;
+  TemporaryDirectory dir;
   // Data truncated: read_idx_header does not look at it; read_idx does.
   std::string path = dir.file("h");
   write_bytes(path, concat(header(0x08, {5, 2}), {1, 2}));
@@ -354,19 +321,19 @@ TEST(IdxErrors, HeaderOnlyReadSkipsTheData) {
 }
 
 TEST(IdxErrors, MissingFileAndDirectory) {
-  TempDir dir;
+  TemporaryDirectory dir;
   std::string path = dir.file("nope.idx");
-  std::string msg = error_of<IOError>([&] { regula::data::read_idx(path); });
+  std::string msg = error_message<IOError>([&] { regula::data::read_idx(path); });
   EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
-  msg = error_of<IOError>([&] { regula::data::read_idx_header(dir.path().string()); });
+  msg = error_message<IOError>([&] { regula::data::read_idx_header(dir.path().string()); });
   EXPECT_NE(msg.find("directory"), std::string::npos) << msg;
-  msg = error_of<IOError>([&] { regula::data::read_file_bytes(path); });
+  msg = error_message<IOError>([&] { regula::data::read_file_bytes(path); });
   EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
 }
 
 TEST(IdxErrors, CorruptGzipStreams) {
-  TempDir dir;
+  TemporaryDirectory dir;
   Tensor t = iota(Shape{50, 20}, 0.0f, 0.0f);
   for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>((i * 37) % 251);
   std::string good = dir.file("good.gz");
@@ -378,7 +345,7 @@ TEST(IdxErrors, CorruptGzipStreams) {
     SCOPED_TRACE(name);
     std::string path = dir.file(name);
     write_bytes(path, bytes);
-    std::string msg = error_of<IOError>([&] { regula::data::read_idx(path); });
+    std::string msg = error_message<IOError>([&] { regula::data::read_idx(path); });
     EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("gzip"), std::string::npos) << msg;
     EXPECT_NE(msg.find(expected), std::string::npos) << "missing '" << expected << "' in: " << msg;
@@ -411,7 +378,7 @@ namespace fm = regula::datasets::fashion_mnist;
 
 // Writes a Fashion-MNIST-layout directory: n_train / n_test images whose pixel (i, r, c) is
 // (i + r + c) % 256 and labels i % 10.
-void write_fake_fashion_mnist(const TempDir& dir, int64_t n_train, int64_t n_test, bool gz = true,
+void write_fake_fashion_mnist(const TemporaryDirectory& dir, int64_t n_train, int64_t n_test, bool gz = true,
                               int64_t n_train_labels = -1, int64_t h = 28, int64_t w = 28) {
   auto images = [&](int64_t n) {
     Tensor t(Shape{n, h, w});
@@ -436,7 +403,7 @@ void write_fake_fashion_mnist(const TempDir& dir, int64_t n_train, int64_t n_tes
 }  // namespace
 
 TEST(FashionMnist, LoadsSyntheticDirectory) {
-  TempDir dir;
+  TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 30, 12);
   fm::Data d = fm::load_data({.path = dir.path().string()});
   ASSERT_EQ(d.train.x.shape(), (Shape{30, 28, 28, 1}));
@@ -454,7 +421,7 @@ TEST(FashionMnist, LoadsSyntheticDirectory) {
 }
 
 TEST(FashionMnist, LimitTakesTheFirstTrainingSamples) {
-  TempDir dir;
+  TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 25, 7);
   fm::Data d = fm::load_data({.path = dir.path().string(), .limit = 8});
   ASSERT_EQ(d.train.x.shape(), (Shape{8, 28, 28, 1}));
@@ -466,7 +433,7 @@ TEST(FashionMnist, LimitTakesTheFirstTrainingSamples) {
 }
 
 TEST(FashionMnist, UnpackedFilesAndEnvironmentVariable) {
-  TempDir dir;
+  TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 4, 3, /*gz=*/false);
   const char* old = std::getenv("REGULA_FASHION_MNIST_DIR");
   std::string saved = old ? old : "";
@@ -479,9 +446,9 @@ TEST(FashionMnist, UnpackedFilesAndEnvironmentVariable) {
 }
 
 TEST(FashionMnist, CountMismatchNamesBothFilesAndCounts) {
-  TempDir dir;
+  TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 10, 5, true, /*n_train_labels=*/9);
-  std::string msg = error_of<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
+  std::string msg = error_message<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
   EXPECT_NE(msg.find("train-images-idx3-ubyte.gz"), std::string::npos) << msg;
   EXPECT_NE(msg.find("train-labels-idx1-ubyte.gz"), std::string::npos) << msg;
   EXPECT_NE(msg.find("10 images"), std::string::npos) << msg;
@@ -489,32 +456,32 @@ TEST(FashionMnist, CountMismatchNamesBothFilesAndCounts) {
 }
 
 TEST(FashionMnist, BadLabelNamesFileSampleAndValue) {
-  TempDir dir;
+  TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 6, 5);
   Tensor labels(Shape{5}, {0, 1, 2, 10, 4});
   regula::data::write_idx(dir.file("t10k-labels-idx1-ubyte.gz"), labels, {.type = IdxType::uint8, .gzip = true});
-  std::string msg = error_of<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
+  std::string msg = error_message<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
   EXPECT_NE(msg.find("t10k-labels-idx1-ubyte.gz"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sample 3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("10"), std::string::npos) << msg;
 }
 
 TEST(FashionMnist, WrongImageSizeIsAnError) {
-  TempDir dir;
+  TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 3, 2, true, -1, 28, 27);
-  std::string msg = error_of<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
+  std::string msg = error_message<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
   EXPECT_NE(msg.find("(3, 28, 27)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(N, 28, 28)"), std::string::npos) << msg;
 }
 
 TEST(FashionMnist, MissingFileSaysWhichAndHowToInstall) {
-  TempDir dir;
+  TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 3, 2);
   fs::remove(dir.file("t10k-images-idx3-ubyte.gz"));
-  std::string msg = error_of<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
+  std::string msg = error_message<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
   EXPECT_NE(msg.find(dir.file("t10k-images-idx3-ubyte.gz")), std::string::npos) << msg;
   EXPECT_NE(msg.find("apt-get install dataset-fashion-mnist"), std::string::npos) << msg;
-  msg = error_of<IOError>([&] { fm::load_data({.path = dir.file("no-such-dir")}); });
+  msg = error_message<IOError>([&] { fm::load_data({.path = dir.file("no-such-dir")}); });
   EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
   EXPECT_NE(msg.find("apt-get install dataset-fashion-mnist"), std::string::npos) << msg;
 }
@@ -593,13 +560,13 @@ TEST(ToCategorical, TrailingOneIsDroppedAsInKeras) {
 
 TEST(ToCategorical, ErrorsNameValueAndSample) {
   using regula::utils::to_categorical;
-  std::string msg = error_of<ValueError>([] { to_categorical(Tensor(Shape{3}, {0, -1, 2})); });
+  std::string msg = error_message<ValueError>([] { to_categorical(Tensor(Shape{3}, {0, -1, 2})); });
   EXPECT_NE(msg.find("-1"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sample 1"), std::string::npos) << msg;
-  msg = error_of<ValueError>([] { to_categorical(Tensor(Shape{3}, {0, 1, 1.5f})); });
+  msg = error_message<ValueError>([] { to_categorical(Tensor(Shape{3}, {0, 1, 1.5f})); });
   EXPECT_NE(msg.find("1.5"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sample 2"), std::string::npos) << msg;
-  msg = error_of<ValueError>([] { to_categorical(Tensor(Shape{4}, {0, 1, 2, 3}), 3); });
+  msg = error_message<ValueError>([] { to_categorical(Tensor(Shape{4}, {0, 1, 2, 3}), 3); });
   EXPECT_NE(msg.find("label 3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sample 3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("num_classes=3"), std::string::npos) << msg;

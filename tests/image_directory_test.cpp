@@ -8,12 +8,12 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
 #include <string>
 
 #include "regula/error.hpp"
 #include "regula/preprocessing/image.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -23,17 +23,8 @@ using regula::Shape;
 using regula::Tensor;
 using regula::data::image_dataset_from_directory;
 using regula::data::list_image_directory;
-
-template <typename E, typename F>
-void expect_error(F f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const E& e) {
-    for (const std::string& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message lacks '" << part << "': " << e.what();
-  }
-}
+using regula::testing_support::expect_error;
+using regula::testing_support::TemporaryDirectory;
 
 // root/
 //   apple/   a1.png a2.PNG b.jpg notes.txt  sub/c.png  sub/deeper/d.bmp  sub-x/e.png
@@ -44,27 +35,25 @@ void expect_error(F f, std::initializer_list<std::string> parts) {
 class ImageDirectoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("regula_image_directory_test_" + std::to_string(std::random_device{}()));
     for (const char* folder : {"apple/sub/deeper", "apple/sub-x", "banana", "cherry"})
-      fs::create_directories(root_ / folder);
+      fs::create_directories(root_.path() / folder);
     for (const char* file : {"apple/a1.png", "apple/a2.PNG", "apple/b.jpg", "apple/sub/c.png",
                              "apple/sub/deeper/d.bmp", "apple/sub-x/e.png", "top.png"})
       write_image(file, 4, 6, {10, 20, 30});
     for (const char* file : {"cherry/good.png", "cherry/z.jpeg"}) write_image(file, 2, 2, {200, 100, 0});
-    std::ofstream(root_ / "apple/notes.txt") << "not an image";
-    std::ofstream(root_ / "cherry/bad.png") << "random bytes that are not a PNG at all";
+    std::ofstream(root_.path() / "apple/notes.txt") << "not an image";
+    std::ofstream(root_.path() / "cherry/bad.png") << "random bytes that are not a PNG at all";
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   void write_image(const std::string& name, int64_t height, int64_t width, std::vector<float> rgb) const {
     Tensor x(Shape{height, width, 3});
     for (int64_t i = 0; i < x.size(); ++i) x[i] = rgb[static_cast<size_t>(i % 3)];
-    pp::save_img((root_ / name).string(), x, {.scale = false, .quality = 100});
+    pp::save_img(root_.file(name), x, {.scale = false, .quality = 100});
   }
-  std::string path(const std::string& name) const { return (root_ / name).string(); }
-  std::string root() const { return root_.string(); }
+  std::string path(const std::string& name) const { return root_.file(name); }
+  std::string root() const { return root_.path().string(); }
 
-  fs::path root_;
+  TemporaryDirectory root_;
 };
 
 TEST_F(ImageDirectoryTest, ListsInKerasOrderAndSkipsCorruptFilesWithWarnings) {

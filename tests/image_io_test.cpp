@@ -6,43 +6,27 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 
 #include "regula/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace pp = regula::preprocessing;
 using regula::Shape;
 using regula::Tensor;
+using regula::testing_support::expect_error;
+using regula::testing_support::TemporaryDirectory;
 
 class ImageIoTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("regula_image_io_test_" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return directory_.file(name); }
 
-  fs::path dir_;
+  TemporaryDirectory directory_;
 };
-
-// Expects `f` to throw `E` whose message contains every one of `parts`.
-template <typename E, typename F>
-void expect_error(F f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const E& e) {
-    for (const std::string& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message lacks '" << part << "': " << e.what();
-  }
-}
 
 std::vector<float> values_of(const Tensor& t) { return {t.values().begin(), t.values().end()}; }
 

@@ -11,12 +11,14 @@
 #include "regula/data/kfold.hpp"
 #include "regula/error.hpp"
 #include "regula/utils/to_categorical.hpp"
+#include "test_support.hpp"
 
 namespace rg = regula;
 using rg::data::Fold;
 using rg::data::KFold;
 using rg::data::StratifiedKFold;
 using Indices = std::vector<int64_t>;
+using regula::testing_support::error_message;
 
 namespace {
 
@@ -53,20 +55,6 @@ std::map<int, int> class_counts(const rg::Tensor& y, const Indices& indices) {
   std::map<int, int> counts;
   for (const int64_t i : indices) ++counts[static_cast<int>(y[i])];
   return counts;
-}
-
-template <typename F>
-std::string value_error_message(F&& f) {
-  try {
-    f();
-  } catch (const rg::ValueError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
 }
 
 }  // namespace
@@ -113,19 +101,19 @@ TEST(KFold, SplitsTheRowsOfATensor) {
 
 TEST(KFold, RejectsFewerThanTwoSplits) {
   // _BaseKFold: "k-fold cross-validation requires at least one train/test split by setting n_splits=2 or more".
-  const auto message = value_error_message([] { KFold(1); });
+  const auto message = error_message<rg::ValueError>([] { KFold(1); });
   EXPECT_NE(message.find("n_splits=2 or more, got n_splits=1"), std::string::npos) << message;
 }
 
 TEST(KFold, RejectsMoreSplitsThanSamples) {
   // _BaseKFold.split: "Cannot have number of splits n_splits=… greater than the number of samples".
-  const auto message = value_error_message([] { KFold(5).split(3); });
+  const auto message = error_message<rg::ValueError>([] { KFold(5).split(3); });
   EXPECT_NE(message.find("n_splits=5 greater than the number of samples: n_samples=3"), std::string::npos) << message;
 }
 
 TEST(KFold, RejectsASeedWithoutShuffle) {
   // _BaseKFold: "Setting a random_state has no effect since shuffle is False".
-  const auto message = value_error_message([] { KFold(3, false, 7); });
+  const auto message = error_message<rg::ValueError>([] { KFold(3, false, 7); });
   EXPECT_NE(message.find("seed=7 has no effect since shuffle is false"), std::string::npos) << message;
 }
 
@@ -181,7 +169,7 @@ TEST(StratifiedKFold, OneHotLabelsGiveTheSameFoldsAsClassIndices) {
 
 TEST(StratifiedKFold, RejectsMoreSplitsThanMembersInEveryClass) {
   // _make_test_folds: "n_splits=… cannot be greater than the number of members in each class".
-  const auto message = value_error_message([] { StratifiedKFold(4).split(labels({0, 0, 0, 1, 1, 1})); });
+  const auto message = error_message<rg::ValueError>([] { StratifiedKFold(4).split(labels({0, 0, 0, 1, 1, 1})); });
   EXPECT_NE(message.find("n_splits=4 cannot be greater than the number of members in each class"), std::string::npos)
       << message;
 }
@@ -199,13 +187,13 @@ TEST(StratifiedKFold, WarnsWhenTheLeastPopulatedClassHasFewerMembersThanSplits) 
 
 TEST(StratifiedKFold, RejectsBadSplitCountsSeedsAndLabels) {
   // _BaseKFold's checks apply to StratifiedKFold; y must hold class labels.
-  auto message = value_error_message([] { StratifiedKFold(1); });
+  auto message = error_message<rg::ValueError>([] { StratifiedKFold(1); });
   EXPECT_NE(message.find("StratifiedKFold: k-fold cross-validation requires at least one train/test split"), std::string::npos)
       << message;
-  message = value_error_message([] { StratifiedKFold(2, false, 1); });
+  message = error_message<rg::ValueError>([] { StratifiedKFold(2, false, 1); });
   EXPECT_NE(message.find("has no effect since shuffle is false"), std::string::npos) << message;
-  message = value_error_message([] { StratifiedKFold(4).split(labels({0, 1, 0})); });
+  message = error_message<rg::ValueError>([] { StratifiedKFold(4).split(labels({0, 1, 0})); });
   EXPECT_NE(message.find("n_splits=4 greater than the number of samples: n_samples=3"), std::string::npos) << message;
-  message = value_error_message([] { StratifiedKFold(2).split(labels({0, 1, 2}).reshaped({1, 1, 3})); });
+  message = error_message<rg::ValueError>([] { StratifiedKFold(2).split(labels({0, 1, 2}).reshaped({1, 1, 3})); });
   EXPECT_NE(message.find("must be class indices (N), (N, 1) or one-hot rows (N, K)"), std::string::npos) << message;
 }

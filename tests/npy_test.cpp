@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 
 #include "regula/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -21,19 +21,15 @@ namespace fs = std::filesystem;
 using regula::IOError;
 using regula::Shape;
 using regula::Tensor;
+using regula::testing_support::expect_error;
+using regula::testing_support::TemporaryDirectory;
 
 constexpr const char* kPython = "/usr/bin/python3";
 
 // A fresh directory under the system temp dir, removed with everything in it at the end.
 class NpyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("regula_npy_test_" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return directory_.file(name); }
 
   void write_bytes(const std::string& name, const std::string& bytes) const {
     std::ofstream(path(name), std::ios::binary) << bytes;
@@ -47,26 +43,15 @@ class NpyTest : public ::testing::Test {
         << "(scripts/install-deps.sh installs it)";
     const std::string script_path = path("script.py"), log_path = path("python.log");
     std::ofstream(script_path) << script;
-    const std::string command = std::string(kPython) + " " + script_path + " " + dir_.string() + " > " + log_path + " 2>&1";
+    const std::string command =
+        std::string(kPython) + " " + script_path + " " + directory_.path().string() + " > " + log_path + " 2>&1";
     const int rc = std::system(command.c_str());
     std::ifstream log(log_path);
     const std::string output((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     ASSERT_EQ(rc, 0) << "python script failed:\n" << output;
   }
 
-  // Expects `f` to throw IOError whose message contains every one of `parts`.
-  template <typename F>
-  void expect_io_error(F f, std::initializer_list<std::string> parts) const {
-    try {
-      f();
-      ADD_FAILURE() << "expected regula::IOError";
-    } catch (const IOError& e) {
-      for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message lacks '" << part << "': " << e.what();
-    }
-  }
-
-  fs::path dir_;
+  TemporaryDirectory directory_;
 };
 
 // The values the script below stores: (v − 12) · 0.5 for floats, v − 12 for signed, v for
@@ -230,53 +215,56 @@ assert all(i.compress_type == zipfile.ZIP_STORED for i in zipfile.ZipFile(f'{d}/
 
 TEST_F(NpyTest, RefusesUnsupportedContentNamingFileAndAllowedValues) {
   run_python(kWriteScript);
-  expect_io_error([&] { regula::io::load_npy(path("object.npy")); }, {path("object.npy"), "object arrays", "f4"});
-  expect_io_error([&] { regula::io::load_npy(path("complex.npy")); },
-                  {path("complex.npy"), "unsupported dtype '<c8'", "supported: f2 (float16), f4 (float32)", "b1"});
-  expect_io_error([&] { regula::io::load_npy(path("unicode.npy")); }, {path("unicode.npy"), "'<U2'"});
-  expect_io_error([&] { regula::io::load_npy(path("structured.npy")); }, {path("structured.npy"), "structured"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("object.npy")); }, {path("object.npy"), "object arrays", "f4"});
+  expect_error<IOError>(
+      [&] { regula::io::load_npy(path("complex.npy")); },
+      {path("complex.npy"), "unsupported dtype '<c8'", "supported: f2 (float16), f4 (float32)", "b1"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("unicode.npy")); }, {path("unicode.npy"), "'<U2'"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("structured.npy")); }, {path("structured.npy"), "structured"});
 
   // Data shorter than the shape says.
   fs::resize_file(path("truncated.npy"), fs::file_size(path("truncated.npy")) - 10);
-  expect_io_error([&] { regula::io::load_npy(path("truncated.npy")); },
-                  {path("truncated.npy"), "truncated", "(100,)", "needs 400 bytes", "only 390"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("truncated.npy")); },
+                        {path("truncated.npy"), "truncated", "(100,)", "needs 400 bytes", "only 390"});
 }
 
 TEST_F(NpyTest, RefusesBadFilesNamingWhatWasExpected) {
-  expect_io_error([&] { regula::io::load_npy(path("missing.npy")); }, {path("missing.npy")});
+  expect_error<IOError>([&] { regula::io::load_npy(path("missing.npy")); }, {path("missing.npy")});
   write_bytes("text.npy", "hello, not numpy");
-  expect_io_error([&] { regula::io::load_npy(path("text.npy")); }, {path("text.npy"), "magic string"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("text.npy")); }, {path("text.npy"), "magic string"});
   write_bytes("version.npy", std::string("\x93NUMPY\x04\x00", 8) + std::string("\x10\x00", 2) + "{}");
-  expect_io_error([&] { regula::io::load_npy(path("version.npy")); }, {"version 4.0", "supported: 1.0, 2.0, 3.0"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("version.npy")); },
+                        {"version 4.0", "supported: 1.0, 2.0, 3.0"});
   // The header length says 118 bytes but the file ends after 10.
   write_bytes("short_header.npy", std::string("\x93NUMPY\x01\x00\x76\x00", 10) + "{'descr': ");
-  expect_io_error([&] { regula::io::load_npy(path("short_header.npy")); },
-                  {path("short_header.npy"), "header is truncated", "says 118 bytes"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("short_header.npy")); },
+                        {path("short_header.npy"), "header is truncated", "says 118 bytes"});
   const std::string bad_dict = "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }\n";
   write_bytes("bad_dict.npy",
               std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(bad_dict.size()) + '\0' + bad_dict);
-  expect_io_error([&] { regula::io::load_npy(path("bad_dict.npy")); },
-                  {path("bad_dict.npy"), "malformed header", "expected True or False"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("bad_dict.npy")); },
+                        {path("bad_dict.npy"), "malformed header", "expected True or False"});
   const std::string no_shape = "{'descr': '<f4', 'fortran_order': False, }\n";
   write_bytes("no_shape.npy",
               std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(no_shape.size()) + '\0' + no_shape);
-  expect_io_error([&] { regula::io::load_npy(path("no_shape.npy")); }, {"lacks 'shape'"});
+  expect_error<IOError>([&] { regula::io::load_npy(path("no_shape.npy")); }, {"lacks 'shape'"});
 }
 
 TEST_F(NpyTest, NpzErrorsNameTheArchiveAndEntry) {
   regula::io::save_npz(path("a.npz"), {{"weights", Tensor(Shape{2}, 1.0f)}, {"bias", Tensor(Shape{1}, 0.0f)}});
-  expect_io_error([&] { regula::io::load_npz_array(path("a.npz"), "kernel"); },
-                  {path("a.npz"), "no array 'kernel'", "'bias', 'weights'"});
-  expect_io_error([&] { regula::io::load_npz(path("missing.npz")); }, {path("missing.npz")});
+  expect_error<IOError>([&] { regula::io::load_npz_array(path("a.npz"), "kernel"); },
+                        {path("a.npz"), "no array 'kernel'", "'bias', 'weights'"});
+  expect_error<IOError>([&] { regula::io::load_npz(path("missing.npz")); }, {path("missing.npz")});
   write_bytes("not_zip.npz", "just some text that is long enough to look for a zip end record");
-  expect_io_error([&] { regula::io::load_npz(path("not_zip.npz")); }, {path("not_zip.npz"), "end-of-central-directory"});
+  expect_error<IOError>([&] { regula::io::load_npz(path("not_zip.npz")); },
+                        {path("not_zip.npz"), "end-of-central-directory"});
 
   // Flip one byte of the stored data: the CRC check catches it.
   std::fstream f(path("a.npz"), std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(120);
   f.put('\x55');
   f.close();
-  expect_io_error([&] { regula::io::load_npz(path("a.npz")); }, {path("a.npz"), "CRC-32"});
+  expect_error<IOError>([&] { regula::io::load_npz(path("a.npz")); }, {path("a.npz"), "CRC-32"});
 
   EXPECT_THROW(regula::io::save_npz(path("b.npz"), {{"a/b", Tensor(Shape{1})}}), regula::ValueError);
   EXPECT_THROW(regula::io::save_npy(path("c.npy"), Tensor()), regula::ValueError);

@@ -13,9 +13,11 @@
 #include "regula/error.hpp"
 #include "regula/utils/random.hpp"
 #include "regula/utils/to_categorical.hpp"
+#include "test_support.hpp"
 
 namespace rg = regula;
 using rg::data::train_test_split;
+using regula::testing_support::error_message;
 
 namespace {
 
@@ -50,21 +52,6 @@ std::map<int, int> class_counts(const rg::Tensor& y) {
   std::map<int, int> counts;
   for (int64_t i = 0; i < y.dim(0); ++i) ++counts[static_cast<int>(y[i])];
   return counts;
-}
-
-/// The message of the ValueError `f` throws (a test failure when it throws nothing or another type).
-template <typename F>
-std::string value_error_message(F&& f) {
-  try {
-    f();
-  } catch (const rg::ValueError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
 }
 
 }  // namespace
@@ -197,7 +184,8 @@ TEST(TrainTestSplit, StratifiesOneHotLabelsByClass) {
 
 TEST(TrainTestSplit, RejectsXAndYOfDifferentLengthsNamingBoth) {
   // indexable / check_consistent_length: every array needs the same number of samples.
-  const auto message = value_error_message([] { train_test_split(row_indices(10), labels(std::vector<int>(9, 0))); });
+  const auto message =
+      error_message<rg::ValueError>([] { train_test_split(row_indices(10), labels(std::vector<int>(9, 0))); });
   EXPECT_NE(message.find("x has 10 samples but y has 9"), std::string::npos) << message;
 }
 
@@ -212,7 +200,7 @@ TEST(TrainTestSplit, RejectsSizesOutsideTheAllowedRanges) {
       {{.train_size = 1.0}, "train_size=1.0"},   {{.train_size = 11}, "train_size=11"},
   };
   for (const auto& [options, expected] : cases) {
-    const auto message = value_error_message([&] { train_test_split(x, y, options); });
+    const auto message = error_message<rg::ValueError>([&] { train_test_split(x, y, options); });
     EXPECT_NE(message.find(expected), std::string::npos) << message;
     EXPECT_NE(message.find("a fraction in the (0, 1) range"), std::string::npos) << message;
     EXPECT_NE(message.find("[1, 10)"), std::string::npos) << message;
@@ -223,15 +211,15 @@ TEST(TrainTestSplit, RejectsSizesThatAddUpToMoreThanTheData) {
   // _validate_shuffle_split: float sizes must sum to at most 1; n_train + n_test must not exceed n.
   const auto x = row_indices(10);
   const auto y = labels(std::vector<int>(10, 0));
-  auto message = value_error_message([&] { train_test_split(x, y, {.test_size = 0.5, .train_size = 0.7}); });
+  auto message = error_message<rg::ValueError>([&] { train_test_split(x, y, {.test_size = 0.5, .train_size = 0.7}); });
   EXPECT_NE(message.find("the sum of test_size and train_size = 1.2"), std::string::npos) << message;
-  message = value_error_message([&] { train_test_split(x, y, {.test_size = 6, .train_size = 5}); });
+  message = error_message<rg::ValueError>([&] { train_test_split(x, y, {.test_size = 6, .train_size = 5}); });
   EXPECT_NE(message.find("= 11, should be smaller than the number of samples 10"), std::string::npos) << message;
 }
 
 TEST(TrainTestSplit, RejectsASplitThatLeavesTheTrainPartEmpty) {
   // _validate_shuffle_split: "the resulting train set will be empty" (n=1, test_size=0.25 → 1 test, 0 train).
-  const auto message = value_error_message([] { train_test_split(row_indices(1), labels({0})); });
+  const auto message = error_message<rg::ValueError>([] { train_test_split(row_indices(1), labels({0})); });
   EXPECT_NE(message.find("with n_samples=1, test_size=0.25 and train_size=None, the resulting train set will be empty"),
             std::string::npos)
       << message;
@@ -239,14 +227,14 @@ TEST(TrainTestSplit, RejectsASplitThatLeavesTheTrainPartEmpty) {
 
 TEST(TrainTestSplit, RejectsStratifyWithoutShuffle) {
   // train_test_split: "Stratified train/test split is not implemented for shuffle=False".
-  const auto message = value_error_message(
+  const auto message = error_message<rg::ValueError>(
       [] { train_test_split(row_indices(10), labels(repeated({{0, 5}, {1, 5}})), {.shuffle = false, .stratify = true}); });
   EXPECT_NE(message.find("not implemented for shuffle=false"), std::string::npos) << message;
 }
 
 TEST(TrainTestSplit, RejectsStratifyWithAClassOfOneMember) {
   // StratifiedShuffleSplit: min(class_counts) < 2 → "The least populated class in y has only 1 member".
-  const auto message = value_error_message(
+  const auto message = error_message<rg::ValueError>(
       [] { train_test_split(row_indices(10), labels(repeated({{0, 6}, {1, 3}, {2, 1}})), {.stratify = true}); });
   EXPECT_NE(message.find("the least populated class in y has only 1 member, which is too few"), std::string::npos) << message;
 }
@@ -255,10 +243,10 @@ TEST(TrainTestSplit, RejectsStratifyWhenAPartIsSmallerThanTheNumberOfClasses) {
   // StratifiedShuffleSplit: n_test (and n_train) must be at least the number of classes.
   const auto x = row_indices(10);
   const auto y = labels(repeated({{0, 4}, {1, 4}, {2, 2}}));
-  auto message = value_error_message([&] { train_test_split(x, y, {.test_size = 2, .stratify = true}); });
+  auto message = error_message<rg::ValueError>([&] { train_test_split(x, y, {.test_size = 2, .stratify = true}); });
   EXPECT_NE(message.find("the test_size = 2 should be greater or equal to the number of classes = 3"), std::string::npos)
       << message;
-  message = value_error_message([&] { train_test_split(x, y, {.train_size = 2, .stratify = true}); });
+  message = error_message<rg::ValueError>([&] { train_test_split(x, y, {.train_size = 2, .stratify = true}); });
   EXPECT_NE(message.find("the train_size = 2 should be greater or equal to the number of classes = 3"), std::string::npos)
       << message;
 }
@@ -267,6 +255,6 @@ TEST(TrainTestSplit, RejectsStratifyByLabelsThatAreNotClassIndices) {
   // StratifiedShuffleSplit needs class labels; regula's labels are integer class indices or one-hot rows.
   rg::Tensor y = labels(repeated({{0, 5}, {1, 5}}));
   y[3] = 0.5f;
-  const auto message = value_error_message([&] { train_test_split(row_indices(10), y, {.stratify = true}); });
+  const auto message = error_message<rg::ValueError>([&] { train_test_split(row_indices(10), y, {.stratify = true}); });
   EXPECT_NE(message.find("label 0.5 of sample 3 is not an integer class index"), std::string::npos) << message;
 }

@@ -37,6 +37,22 @@ void put_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
+/// The fields a local file header and its central directory record share, from "version needed
+/// to extract" to "extra field length": no flags, time 00:00:00 of 1980-01-01, no extra field.
+void put_shared_header_fields(std::vector<uint8_t>& out, uint16_t version_needed, uint16_t method, uint32_t crc,
+                              uint64_t compressed_size, uint64_t uncompressed_size, uint64_t name_size) {
+  put_le(out, version_needed, 2);
+  put_le(out, 0, 2);  // flags
+  put_le(out, method, 2);
+  put_le(out, 0, 2);  // time 00:00:00
+  put_le(out, kDosDate1980, 2);
+  put_le(out, crc, 4);
+  put_le(out, compressed_size, 4);
+  put_le(out, uncompressed_size, 4);
+  put_le(out, name_size, 2);
+  put_le(out, 0, 2);  // extra length
+}
+
 uint32_t crc_of(const uint8_t* data, size_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);
   while (size > 0) {
@@ -230,31 +246,13 @@ std::vector<uint8_t> write_archive(const std::vector<Member>& members, bool comp
     const uint64_t local_offset = out.size();
 
     put_le(out, kLocalHeaderSignature, 4);
-    put_le(out, version_needed, 2);
-    put_le(out, 0, 2);  // flags
-    put_le(out, method, 2);
-    put_le(out, 0, 2);  // time 00:00:00
-    put_le(out, kDosDate1980, 2);
-    put_le(out, crc, 4);
-    put_le(out, stored.size(), 4);
-    put_le(out, m.data.size(), 4);
-    put_le(out, m.name.size(), 2);
-    put_le(out, 0, 2);  // extra length
+    put_shared_header_fields(out, version_needed, method, crc, stored.size(), m.data.size(), m.name.size());
     out.insert(out.end(), m.name.begin(), m.name.end());
     out.insert(out.end(), stored.begin(), stored.end());
 
     put_le(directory, kCentralHeaderSignature, 4);
     put_le(directory, version_needed, 2);  // version made by
-    put_le(directory, version_needed, 2);
-    put_le(directory, 0, 2);
-    put_le(directory, method, 2);
-    put_le(directory, 0, 2);
-    put_le(directory, kDosDate1980, 2);
-    put_le(directory, crc, 4);
-    put_le(directory, stored.size(), 4);
-    put_le(directory, m.data.size(), 4);
-    put_le(directory, m.name.size(), 2);
-    put_le(directory, 0, 2);  // extra length
+    put_shared_header_fields(directory, version_needed, method, crc, stored.size(), m.data.size(), m.name.size());
     put_le(directory, 0, 2);  // comment length
     put_le(directory, 0, 2);  // disk number
     put_le(directory, 0, 2);  // internal attributes
