@@ -8,6 +8,7 @@
 
 #include "regula/error.hpp"
 #include "regula/layers/activation.hpp"
+#include "regula/layers/activations.hpp"
 #include "regula/layers/batch_normalization.hpp"
 #include "regula/layers/conv2d.hpp"
 #include "regula/layers/dropout.hpp"
@@ -35,6 +36,21 @@ void expect_error(F f, const std::vector<std::string>& parts) {
     const std::string message = e.what();
     for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
   }
+}
+
+TEST(Activations, ReluZeroesNegativesAndPassesNaN) {
+  // Keras / TensorFlow: relu(x) = max(x, 0) elementwise, and relu(NaN) is NaN (a NaN must reach
+  // the loss so that training stops on it). Large enough for the vectorized, threaded path.
+  regula::Tensor x({100000});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7) - 3.0f;
+  x[12345] = std::nanf("");
+  regula::Tensor y(x.shape());
+  rl::activation_forward(rl::ActivationKind::relu, x, y);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    if (i == 12345) continue;
+    ASSERT_EQ(y[i], x[i] > 0.0f ? x[i] : 0.0f) << i;
+  }
+  EXPECT_TRUE(std::isnan(y[12345]));
 }
 
 TEST(Conv2D, OutputShapes) {

@@ -53,7 +53,7 @@ void activation_forward(ActivationKind kind, const Tensor& src, Tensor& dst) {
       break;
     case ActivationKind::relu:
 #pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;  // branch-free: vectorizes (std::max did not)
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];  // a select (NaN passes, as in Keras): vectorizes, std::max did not
       break;
     case ActivationKind::sigmoid:
 #pragma omp parallel for if (n > 32768)
