@@ -29,6 +29,20 @@ class ImageIterator::Schedule {
     return Rng(mix64(settings_.seed ^ mix64(static_cast<uint64_t>(pass) + 0x5851F42D4C957F2Dull))).permutation(settings_.samples);
   }
 
+  /// Loads batch `index` of pass `pass` into `out` through `loader` (on any thread).
+  void load(const BatchLoader& loader, int64_t pass, int64_t index, data::Batch& out) {
+    thread_local std::vector<int64_t> indices;
+    thread_local std::vector<uint64_t> seeds;
+    batch(pass, index, indices, seeds);
+    loader.load(indices, seeds, out);
+  }
+
+  /// Loads batch number `sequence` of the endless stream of passes.
+  void load_sequence(const BatchLoader& loader, int64_t sequence, data::Batch& out) {
+    load(loader, sequence / batches_per_pass(), sequence % batches_per_pass(), out);
+  }
+
+ private:
   /// The samples and seeds of batch `index` of pass `pass`.
   void batch(int64_t pass, int64_t index, std::vector<int64_t>& indices, std::vector<uint64_t>& seeds) {
     std::shared_ptr<const std::vector<int64_t>> pass_order = cached_order(pass);
@@ -41,7 +55,6 @@ class ImageIterator::Schedule {
       seeds[static_cast<size_t>(j - begin)] = transform_rng.bits((static_cast<uint64_t>(pass) << 32) | static_cast<uint64_t>(j));
   }
 
- private:
   std::shared_ptr<const std::vector<int64_t>> cached_order(int64_t pass) {
     std::lock_guard lock(mutex_);
     if (!cached_ || cached_pass_ != pass) {
@@ -86,30 +99,20 @@ data::Batch ImageIterator::batch_at(int64_t index, int64_t pass) const {
   if (index < 0 || index >= batches_per_pass() || pass < 0)
     throw ValueError("ImageIterator: batch " + std::to_string(index) + " of pass " + std::to_string(pass) +
                      " does not exist (batches per pass: " + std::to_string(batches_per_pass()) + ")");
-  std::vector<int64_t> indices;
-  std::vector<uint64_t> seeds;
-  schedule_->batch(pass, index, indices, seeds);
   data::Batch batch;
-  loader_->load(indices, seeds, batch);
+  schedule_->load(*loader_, pass, index, batch);
   return batch;
 }
 
 void ImageIterator::next(data::Batch& batch) {
   const int64_t sequence = next_sequence_++;
   if (settings_.workers == 0) {
-    const int64_t per_pass = batches_per_pass();
-    std::vector<int64_t> indices;
-    std::vector<uint64_t> seeds;
-    schedule_->batch(sequence / per_pass, sequence % per_pass, indices, seeds);
-    loader_->load(indices, seeds, batch);
+    schedule_->load_sequence(*loader_, sequence, batch);
     return;
   }
   if (!prefetcher_) {
-    auto producer = [loader = loader_, schedule = schedule_, per_pass = batches_per_pass()](int64_t s, data::Batch& out) {
-      thread_local std::vector<int64_t> indices;
-      thread_local std::vector<uint64_t> seeds;
-      schedule->batch(s / per_pass, s % per_pass, indices, seeds);
-      loader->load(indices, seeds, out);
+    auto producer = [loader = loader_, schedule = schedule_](int64_t s, data::Batch& out) {
+      schedule->load_sequence(*loader, s, out);
     };
     prefetcher_ = std::make_unique<BatchPrefetcher>(producer, settings_.workers, settings_.max_queue_size, sequence);
   }

@@ -122,7 +122,7 @@ std::optional<preprocessing::ImageDataGenerator> augmentation_of(const json& exp
 
 /// Fits the featurewise statistics on the training images, and standardizes the validation and
 /// test images as the training batches will be (rescale, centering, normalization), since the
-/// generator only sees the training data.
+/// generator only sees the training data. (Copies: the arrays may share the data set's storage.)
 void standardize_held_out(preprocessing::ImageDataGenerator& generator, Arrays& a) {
   const preprocessing::ImageDataGeneratorOptions& o = generator.options();
   if (o.featurewise_center || o.featurewise_std_normalization) generator.fit(a.x_train);

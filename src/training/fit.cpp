@@ -185,6 +185,7 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, FitOptions optio
   validate_labels(*loss_, y, output_shape());
   if (validation_arrays && !validation->y.shares_storage_with(y)) validate_labels(*loss_, validation->y, output_shape());
 
+  // Drawn whether or not it shuffles, so that later draws from the global seed do not depend on it.
   Rng rng = Rng::from_global_seed();
   std::optional<Rng> shuffle_rng;
   if (options.shuffle) shuffle_rng = rng;
