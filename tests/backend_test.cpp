@@ -116,6 +116,23 @@ TEST(CpuBackend, ConvSpecialPaths) {
   compare_conv(conv2, rng, true);
 }
 
+TEST(CpuBackend, SmallPatchKernelsCoverEveryChannelBlockAndTile) {
+  regula::Rng rng(14);
+  // The direct small-patch kernels (kh·kw·in_c <= 32) run output channels in blocks of 16 and 8
+  // with a scalar remainder, and rows in tiles of 64 split across threads: out_c from 1 to 64 and
+  // 2 x 28 x 28 = 1568 rows (24 full tiles and a partial one) reach every block and tile edge.
+  for (int64_t out_c : {1, 7, 8, 9, 16, 17, 24, 31, 64})
+    for (int64_t in_c : {1, 3}) {
+      rb::Conv2DGeometry g{.batch = 2, .in_h = 28, .in_w = 28, .in_c = in_c, .out_h = 28, .out_w = 28,
+                           .out_c = out_c, .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1};
+      compare_conv(g, rng, out_c % 2 == 1);
+    }
+  // The largest small patch (4 x 4 x 2 = 32 values), strided and unpadded.
+  rb::Conv2DGeometry widest{.batch = 3, .in_h = 11, .in_w = 9, .in_c = 2, .out_h = 4, .out_w = 3, .out_c = 20,
+                            .kernel_h = 4, .kernel_w = 4, .stride_h = 2, .stride_w = 2};
+  compare_conv(widest, rng, true);
+}
+
 void compare_pool(const rb::Pool2DGeometry& g, regula::Rng& rng) {
   rb::Backend& ref = rb::get(rb::BackendKind::reference);
   rb::Backend& cpu = rb::get(rb::BackendKind::cpu);

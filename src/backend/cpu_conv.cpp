@@ -1,6 +1,6 @@
-// Fast convolutions over NHWC: im2col + one GEMM per batch chunk, with a direct kernel
-// for tiny patches (the first layer of an image model has in_c = 1, where K = kh·kw is too small
-// for a GEMM to pay off) and no im2col at all for 1x1, stride-1, unpadded kernels.
+// Fast convolutions over NHWC: im2col + one GEMM per batch chunk, direct kernels for tiny patches
+// (cpu_conv_small_patch.cpp: the first layer of an image model has in_c = 1, where K = kh·kw is too
+// small for a GEMM to pay off) and no im2col at all for 1x1, stride-1, unpadded kernels.
 //
 // Layout: im2col row r = (n, oh, ow) holds the patch (kh, kw, ic) in the same order as the kernel
 // (kh, kw, in_c, out_c) flattened to a K × out_c matrix with K = kh·kw·in_c, so
@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "src/backend/cpu_backend.hpp"
+#include "src/backend/cpu_conv_small_patch.hpp"
 
 namespace regula::backend {
 namespace {
@@ -20,8 +21,6 @@ namespace {
 // A chunk's columns are kept around 8 MiB: big enough that the GEMM runs near peak, small enough
 // to stay in the last-level cache between im2col writing it and the GEMM reading it.
 constexpr int64_t kColumnBudget = int64_t{2} << 20;
-// Patches up to this many values go to the direct kernels.
-constexpr int64_t kDirectMaxPatch = 32;
 
 // Below this many values a parallel region (and its barrier) costs more than the work.
 constexpr int64_t kParallelThreshold = 32768;
@@ -119,29 +118,12 @@ void CpuBackend::conv2d_forward(const Conv2DGeometry& g, const float* src, const
   const int64_t rows = g.batch * out_pixels(g);
   if (rows == 0 || oc_count == 0) return;
 
-  const bool threaded = rows * (k + 1) * oc_count > kParallelThreshold;
-  if (k <= kDirectMaxPatch) {
-    // Direct kernel: per output pixel, K rank-1 updates of the out_c outputs (vectorised over out_c).
-#pragma omp parallel for schedule(static) if (threaded)
-    for (int64_t r = 0; r < rows; ++r) {
-      float patch[kDirectMaxPatch];
-      const int64_t n = r / out_pixels(g);
-      const int64_t p = r % out_pixels(g);
-      gather_patch(g, src, n, p / g.out_w, p % g.out_w, patch);
-      float* d = dst + r * oc_count;
-      if (bias != nullptr)
-        std::copy(bias, bias + oc_count, d);
-      else
-        std::fill(d, d + oc_count, 0.0f);
-      for (int64_t i = 0; i < k; ++i) {
-        const float v = patch[i];
-        const float* w = kernel + i * oc_count;
-#pragma omp simd
-        for (int64_t c = 0; c < oc_count; ++c) d[c] += v * w[c];
-      }
-    }
+  if (is_small_patch(g)) {
+    small_patch_conv_forward(g, src, kernel, bias, dst);
     return;
   }
+
+  const bool threaded = rows * (k + 1) * oc_count > kParallelThreshold;
 
   if (bias != nullptr) {
 #pragma omp parallel for schedule(static) if (threaded)
@@ -198,45 +180,8 @@ void CpuBackend::conv2d_backward_weights(const Conv2DGeometry& g, const float* s
     return;
   }
 
-  if (k <= kDirectMaxPatch) {
-    // Direct kernel: each thread accumulates its rows' K × out_c outer products (and the bias
-    // sums) in its own partial, then the partials are added up: race-free and deterministic for
-    // a given thread count.
-    const int64_t stride = (k + 1) * oc_count;
-    float* partial = scratch(partial_, stride * threads);
-    std::fill(partial, partial + stride * threads, 0.0f);
-#pragma omp parallel num_threads(threads)
-    {
-      float* acc = partial + stride * omp_get_thread_num();
-      float* bias_acc = acc + k * oc_count;
-#pragma omp for schedule(static)
-      for (int64_t r = 0; r < rows; ++r) {
-        float patch[kDirectMaxPatch];
-        const int64_t n = r / out_pixels(g);
-        const int64_t p = r % out_pixels(g);
-        gather_patch(g, src, n, p / g.out_w, p % g.out_w, patch);
-        const float* gd = grad_dst + r * oc_count;
-        for (int64_t i = 0; i < k; ++i) {
-          const float v = patch[i];
-          float* a = acc + i * oc_count;
-#pragma omp simd
-          for (int64_t c = 0; c < oc_count; ++c) a[c] += v * gd[c];
-        }
-#pragma omp simd
-        for (int64_t c = 0; c < oc_count; ++c) bias_acc[c] += gd[c];
-      }
-    }
-    for (int64_t i = 0; i < k * oc_count; ++i) {
-      float sum = 0.0f;
-      for (int t = 0; t < threads; ++t) sum += partial[stride * t + i];
-      grad_kernel[i] = sum;
-    }
-    if (grad_bias != nullptr)
-      for (int64_t c = 0; c < oc_count; ++c) {
-        float sum = 0.0f;
-        for (int t = 0; t < threads; ++t) sum += partial[stride * t + k * oc_count + c];
-        grad_bias[c] = sum;
-      }
+  if (is_small_patch(g)) {
+    small_patch_conv_backward_weights(g, src, grad_dst, grad_kernel, grad_bias, partial_);
     return;
   }
 

@@ -38,7 +38,7 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
   float* dst = output.data();
   float* mask = scale_.data();
   const int64_t n = x.size();
-  detail::check_drawable(n, where());
+  detail::check_drawable(n, [this] { return where(); });
 #pragma omp parallel for simd schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) {
     const float m = rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f;

@@ -12,7 +12,7 @@ Shape Flatten::build_impl(const std::vector<Shape>& input_shapes) {
 }
 
 void Flatten::forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext&) {
-  // Row-major storage already is the flattened order: hand out a view instead of copying.
+  // Row-major storage already is the flattened order: a view, no copy (see output_is_input_view).
   output = inputs[0]->reshaped(output_shape().with_batch(inputs[0]->dim(0)));
 }
 

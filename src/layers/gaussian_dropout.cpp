@@ -29,7 +29,7 @@ void GaussianDropout::forward(const std::vector<const Tensor*>& inputs, Tensor& 
     return;
   }
   const int64_t n = x.size();
-  detail::check_drawable(n, where());
+  detail::check_drawable(n, [this] { return where(); });
   const detail::NormalDraws normal(detail::step_rng(key_, context.step));
   const auto sd = static_cast<float>(std::sqrt(rate_ / (1.0 - rate_)));
   masked_ = true;

@@ -24,7 +24,7 @@ void GaussianNoise::forward(const std::vector<const Tensor*>& inputs, Tensor& ou
     return;
   }
   const int64_t n = x.size();
-  detail::check_drawable(n, where());
+  detail::check_drawable(n, [this] { return where(); });
   const detail::NormalDraws normal(detail::step_rng(key_, context.step));
   const auto sd = static_cast<float>(stddev_);
   const float* src = x.data();

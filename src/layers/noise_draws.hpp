@@ -34,9 +34,10 @@ inline uint32_t drop_threshold(double rate) {
 }
 
 /// Counters are 32-bit (the vectorizable hash): a pass may draw at most 2³² numbers.
-inline void check_drawable(int64_t n, const std::string& where) {
+template <class Where>
+void check_drawable(int64_t n, const Where& where) {
   if (n > static_cast<int64_t>(UINT32_MAX))
-    throw ValueError(where + ": " + std::to_string(n) + " elements exceed the 2^32 draws a step can index");
+    throw ValueError(where() + ": " + std::to_string(n) + " elements exceed the 2^32 draws a step can index");
 }
 
 /// Backward of a layer whose forward multiplied each element by a saved factor (`factors`, same

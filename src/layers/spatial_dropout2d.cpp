@@ -36,7 +36,7 @@ void SpatialDropout2D::forward(const std::vector<const Tensor*>& inputs, Tensor&
   const int64_t batch = x.dim(0);
   const int64_t channels = x.dim(3);
   const int64_t maps = batch * channels;
-  detail::check_drawable(maps, where());
+  detail::check_drawable(maps, [this] { return where(); });
   // One draw per (sample, channel): counter b·C + c, so the mask does not depend on rows × cols.
   const CounterRng rng = detail::step_rng(key_, context.step);
   const uint32_t threshold = detail::drop_threshold(rate_);

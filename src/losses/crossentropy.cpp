@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,8 @@ double weight_of(const float* sample_weight, int64_t i) {
 }
 
 // Keras's squeeze_or_expand_to_same_rank: labels (N,) fit predictions (N, 1) and the reverse.
-bool same_up_to_trailing_one(const Shape& a, const Shape& b) {
-  if (a == b) return true;
-  const auto& da = a.dims();
-  const auto& db = b.dims();
+bool same_up_to_trailing_one(std::span<const int64_t> da, std::span<const int64_t> db) {
+  if (std::equal(da.begin(), da.end(), db.begin(), db.end())) return true;
   if (da.size() == db.size() + 1 && da.back() == 1) return std::equal(db.begin(), db.end(), da.begin());
   if (db.size() == da.size() + 1 && db.back() == 1) return std::equal(da.begin(), da.end(), db.begin());
   return false;
@@ -45,13 +44,15 @@ void check_label_smoothing(const std::string& loss, double s) {
     throw ValueError(fmt::format("{}: label_smoothing={} is out of range; allowed: a float in [0, 1]", loss, s));
 }
 
-void check_batch(const std::string& loss, const Tensor& y_true, const Tensor& y_pred, int min_pred_rank,
+// `loss` is named only in an error: its name is not built on every step.
+void check_batch(const Loss& loss, const Tensor& y_true, const Tensor& y_pred, int min_pred_rank,
                  const char* expected) {
   if (y_pred.rank() < min_pred_rank || y_pred.size() == 0)
-    throw ShapeError(fmt::format("{}: y_pred has shape {}; expected {}", loss, y_pred.shape().to_string(), expected));
+    throw ShapeError(
+        fmt::format("{}: y_pred has shape {}; expected {}", loss.name(), y_pred.shape().to_string(), expected));
   if (y_true.rank() < 1 || y_true.dim(0) != y_pred.dim(0))
     throw ShapeError(fmt::format("{}: y_true of shape {} does not fit y_pred of shape {}: the batch sizes differ",
-                                 loss, y_true.shape().to_string(), y_pred.shape().to_string()));
+                                 loss.name(), y_true.shape().to_string(), y_pred.shape().to_string()));
 }
 
 void prepare_grad(const Tensor& y_pred, Tensor& grad) {
@@ -163,14 +164,16 @@ class SoftmaxCrossentropy final : public Loss {
   };
 
   Geometry geometry(const Tensor& y_true, const Tensor& y_pred) const {
-    check_batch(name(), y_true, y_pred, 2, "(batch, classes)");
+    check_batch(*this, y_true, y_pred, 2, "(batch, classes)");
     const Shape& ps = y_pred.shape();
     const int64_t classes = ps[ps.rank() - 1];
     if (classes < 1)
       throw ShapeError(fmt::format("{}: y_pred of shape {} has no classes", name(), ps.to_string()));
-    const std::vector<int64_t> lead(ps.dims().begin(), ps.dims().end() - 1);
+    // y_pred's shape without its class axis (a view: this runs every step and allocates nothing).
+    const std::span<const int64_t> lead_axes(ps.dims().data(), ps.dims().size() - 1);
     if (sparse_) {
-      if (!same_up_to_trailing_one(y_true.shape(), Shape(lead))) {
+      if (!same_up_to_trailing_one(y_true.shape().dims(), lead_axes)) {
+        const std::vector<int64_t> lead(lead_axes.begin(), lead_axes.end());
         std::string hint;
         if (y_true.shape() == ps && classes > 1)
           hint = " (these labels look one-hot: use categorical_crossentropy)";
@@ -184,7 +187,7 @@ class SoftmaxCrossentropy final : public Loss {
       }
     } else if (y_true.shape() != ps) {
       std::string hint;
-      if (same_up_to_trailing_one(y_true.shape(), Shape(lead)) && classes > 1)
+      if (same_up_to_trailing_one(y_true.shape().dims(), lead_axes) && classes > 1)
         hint = " (these labels look like class indices: use sparse_categorical_crossentropy)";
       throw ShapeError(fmt::format("{}: y_true of shape {} does not fit y_pred of shape {}: expected one-hot "
                                    "labels of the same shape{}",
@@ -359,8 +362,8 @@ class BinaryCrossentropy final : public Loss {
 
  private:
   int64_t per_sample_count(const Tensor& y_true, const Tensor& y_pred) const {
-    check_batch(name(), y_true, y_pred, 1, "(batch, ...) with at least one value a sample");
-    if (!same_up_to_trailing_one(y_true.shape(), y_pred.shape()))
+    check_batch(*this, y_true, y_pred, 1, "(batch, ...) with at least one value a sample");
+    if (!same_up_to_trailing_one(y_true.shape().dims(), y_pred.shape().dims()))
       throw ShapeError(fmt::format("{}: y_true of shape {} does not fit y_pred of shape {}: expected labels of "
                                    "the same shape (a trailing axis of 1 may be left out)",
                                    name(), y_true.shape().to_string(), y_pred.shape().to_string()));

@@ -24,6 +24,8 @@ struct Model::Graph {
 
   // Buffers reused across steps.
   std::vector<Tensor> outputs;        // forward values per node
+  std::vector<Shape> batch_shapes;    // per node, its output shape at batch size `shaped_batch`
+  int64_t shaped_batch = -1;
   std::vector<Tensor> grads;          // ∂loss/∂output per node
   std::vector<Tensor> scratch_grads;  // a consumer's contribution before it is summed in
   std::vector<bool> grad_written;

@@ -157,11 +157,19 @@ void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
   Graph& g = *graph_;
   const int64_t batch = x.dim(0);
   g.outputs[0] = x;
+  if (batch != g.shaped_batch) {
+    g.batch_shapes.resize(g.size());
+    for (size_t i = 1; i < g.size(); ++i) g.batch_shapes[i] = g.nodes[i]->shape.with_batch(batch);
+    g.shaped_batch = batch;
+  }
+  // Views left by the last pass would share their inputs' buffers and force those to be reallocated.
+  for (size_t i = 1; i < g.size(); ++i)
+    if (g.layer(i).output_is_input_view()) g.outputs[i] = Tensor();
   std::vector<const Tensor*>& in = g.layer_inputs;
   for (size_t i = 1; i < g.size(); ++i) {
     in.clear();
     for (size_t j : g.inputs[i]) in.push_back(&g.outputs[j]);
-    g.outputs[i].ensure_shape(g.nodes[i]->shape.with_batch(batch));
+    if (!g.layer(i).output_is_input_view()) g.outputs[i].ensure_shape(g.batch_shapes[i]);
     g.layer(i).forward(in, g.outputs[i], context);
   }
 }

@@ -77,10 +77,14 @@ class Layer {
   const Shape& output_shape() const { return output_shape_; }
 
   /// Computes `output` from `inputs`. The caller has sized `output` to (batch, output_shape());
-  /// the layer writes into it and never rebinds it (a view of the input would pin the input's
-  /// buffer and force a new allocation every step; Flatten and Reshape copy).
+  /// the layer writes into it and never rebinds it, except a layer whose
+  /// `output_is_input_view()` is true, which binds `output` to a view of its input.
   virtual void forward(const std::vector<const Tensor*>& inputs, Tensor& output,
                        const ForwardContext& context) = 0;
+  /// True for layers whose output is their single input's storage under another shape (Flatten,
+  /// Reshape): no copy is made. A model releases such views before each pass, so the input's
+  /// buffer stays singly owned and is reused rather than reallocated every step.
+  virtual bool output_is_input_view() const { return false; }
   /// Given ∂loss/∂output, writes ∂loss/∂input into each non-null `grad_inputs[i]` (sized like
   /// inputs[i]; overwritten, not accumulated) and ∂loss/∂weight into each trainable weight's
   /// `gradient` (overwritten). `inputs` and `output` are those of the last forward pass, made in

@@ -21,6 +21,7 @@ class Reshape final : public LayerBase<Reshape> {
   explicit Reshape(Shape target_shape, ReshapeOptions options = {});
   std::string class_name() const override { return "Reshape"; }
   void forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context) override;
+  bool output_is_input_view() const override { return true; }
   void backward(const std::vector<const Tensor*>& inputs, const Tensor& output, const Tensor& grad_output,
                 const std::vector<Tensor*>& grad_inputs) override;
   nlohmann::json get_config() const override;

@@ -1,0 +1,67 @@
+// A training step reuses its buffers: after the first steps have sized everything (layer outputs,
+// gradients, backend scratch, optimizer slots), train_on_batch and predict_on_batch allocate no
+// buffer. Every allocation in this test program goes through the counting functions below: operator
+// new (std::vector, std::string, shared_ptr control blocks) and aligned_alloc (tensor storage); a
+// "buffer" is an allocation of 1 KiB or more. Smaller ones remain and are not counted: a Flatten view's shape
+// (a few dimensions) and oneDNN's per-call sgemm descriptors (under 200 bytes each).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "regula/model/seed_model.hpp"
+#include "regula/regula.hpp"
+
+namespace {
+constexpr std::size_t kBufferBytes = 1024;
+std::atomic<int64_t> allocations{0};  // of kBufferBytes or more
+}
+
+// Tensor storage comes from std::aligned_alloc; this definition takes its place in this program.
+extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+  if (size >= kBufferBytes) allocations.fetch_add(1, std::memory_order_relaxed);
+  void* p = nullptr;
+  return posix_memalign(&p, alignment, size) == 0 ? p : nullptr;
+}
+
+void* operator new(std::size_t size) {
+  if (size >= kBufferBytes) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+// GCC pairs the std::free below with the replaced operator new above only after inlining, and
+// warns about a mismatch that is not there.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace rg = regula;
+
+namespace {
+
+TEST(SteadyState, SeedModelTrainingAndPredictionStepsAllocateNoBuffer) {
+  rg::set_random_seed(3);
+  auto model = rg::models::seed_model();
+  model->compile({.optimizer = "adam", .loss = "sparse_categorical_crossentropy", .metrics = {"accuracy"}});
+  const int64_t batch = 8;
+  rg::Tensor x({batch, 28, 28, 1});
+  rg::Tensor y({batch});
+  rg::Rng rng(5);
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.uniform());
+  for (int64_t i = 0; i < batch; ++i) y[i] = static_cast<float>(i % 10);
+
+  for (int step = 0; step < 2; ++step) model->train_on_batch(x, y);  // sizes every buffer
+  const int64_t before_training = allocations.load();
+  for (int step = 0; step < 3; ++step) model->train_on_batch(x, y);
+  EXPECT_EQ(allocations.load() - before_training, 0) << "buffers allocated in 3 steady-state training steps";
+
+  model->predict_on_batch(x);
+  const int64_t before_prediction = allocations.load();
+  for (int step = 0; step < 3; ++step) model->predict_on_batch(x);
+  EXPECT_EQ(allocations.load() - before_prediction, 0) << "buffers allocated in 3 steady-state prediction steps";
+}
+
+}  // namespace
