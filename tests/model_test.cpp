@@ -306,3 +306,47 @@ TEST(Model, ClassWeightedLossIsSumOfWeightedLossesOverN) {
   auto history = model.fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0, .class_weight = {{1, 3.0}}});
   EXPECT_NEAR(history["loss"][0], 10.0 * std::log(2.0) / 4.0, 1e-5);
 }
+
+// Inference passes hand a layer's output buffer to later layers once its last reader has run. On a
+// graph where outputs are read twice, far apart, and through a chain of views (Dense "pre" seen
+// through Reshape then Flatten, read by the first Dense and again by the final Concatenate, with a
+// skip connection into Add between), predictions must equal the layers applied one by one with
+// every intermediate kept.
+TEST(Model, InferenceBufferReuseKeepsEveryOutputUntilItsLastReader) {
+  rg::set_random_seed(21);
+  auto input = rg::layers::Input({32});
+  auto pre = rg::layers::Dense(32, {.name = "pre"})(input);
+  auto view = rg::layers::Reshape({4, 8}, {.name = "view"})(pre);
+  auto flat = rg::layers::Flatten({.name = "flat"})(view);
+  auto a = rg::layers::Dense(8, {.activation = "relu", .name = "a"})(flat);
+  auto b = rg::layers::Dense(8, {.activation = "tanh", .name = "b"})(a);
+  auto c = rg::layers::Dense(8, {.name = "c"})(b);
+  auto sum = rg::layers::Add({.name = "sum"})({a, c});
+  auto joined = rg::layers::Concatenate(-1, {.name = "joined"})({sum, flat});
+  auto out = rg::layers::Dense(3, {.name = "out"})(joined);
+  rg::Model model(input, out);
+
+  rg::Tensor x({5, 32});
+  rg::Rng rng(22);
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.normal());
+  const rg::layers::ForwardContext inference{.training = false, .step = 0};
+  const auto apply = [&](const char* name, std::vector<const rg::Tensor*> inputs, const rg::Shape& shape) {
+    rg::Tensor y(shape);
+    model.get_layer(name).forward(inputs, y, inference);
+    return y;
+  };
+  const rg::Tensor ypre = apply("pre", {&x}, {5, 32});
+  const rg::Tensor xf = ypre.reshaped({5, 32});
+  const rg::Tensor ya = apply("a", {&xf}, {5, 8});
+  const rg::Tensor yb = apply("b", {&ya}, {5, 8});
+  const rg::Tensor yc = apply("c", {&yb}, {5, 8});
+  const rg::Tensor ys = apply("sum", {&ya, &yc}, {5, 8});
+  const rg::Tensor yj = apply("joined", {&ys, &xf}, {5, 40});
+  const rg::Tensor expected = apply("out", {&yj}, {5, 3});
+
+  for (int pass = 0; pass < 3; ++pass) {  // later passes run on the reused buffers
+    const rg::Tensor& predicted = model.predict_on_batch(x);
+    ASSERT_EQ(predicted.shape(), expected.shape());
+    for (int64_t i = 0; i < expected.size(); ++i) EXPECT_FLOAT_EQ(predicted[i], expected[i]) << "pass " << pass;
+  }
+}

@@ -6,6 +6,7 @@
 // (a few dimensions) and oneDNN's per-call sgemm descriptors (under 200 bytes each).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -16,10 +17,12 @@
 namespace {
 constexpr std::size_t kBufferBytes = 1024;
 std::atomic<int64_t> allocations{0};  // of kBufferBytes or more
+std::atomic<int64_t> tensor_bytes{0};  // requested from aligned_alloc (tensor storage)
 }
 
 // Tensor storage comes from std::aligned_alloc; this definition takes its place in this program.
 extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+  tensor_bytes.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed);
   if (size >= kBufferBytes) allocations.fetch_add(1, std::memory_order_relaxed);
   void* p = nullptr;
   return posix_memalign(&p, alignment, size) == 0 ? p : nullptr;
@@ -62,6 +65,29 @@ TEST(SteadyState, SeedModelTrainingAndPredictionStepsAllocateNoBuffer) {
   const int64_t before_prediction = allocations.load();
   for (int step = 0; step < 3; ++step) model->predict_on_batch(x);
   EXPECT_EQ(allocations.load() - before_prediction, 0) << "buffers allocated in 3 steady-state prediction steps";
+}
+
+// Inference keeps only the buffers still to be read: a layer's output buffer passes to a later layer
+// once its last reader has run (PyTorch's no_grad inference frees tensors the same way). So the
+// first prediction at a new batch size allocates about the two largest outputs, not every
+// layer's output as a training pass (which keeps them all for backward) must.
+TEST(SteadyState, InferenceReusesOutputBuffersOnceTheirLastReaderHasRun) {
+  rg::set_random_seed(4);
+  auto model = rg::models::seed_model();
+  model->compile({.optimizer = "adam", .loss = "sparse_categorical_crossentropy"});
+  const int64_t batch = 16;
+  rg::Tensor x({batch, 28, 28, 1}, 0.5f);
+  int64_t all_outputs = 0, largest = 0;
+  for (rg::layers::Layer* layer : model->layers()) {
+    const int64_t bytes = layer->output_shape().num_elements() * batch * static_cast<int64_t>(sizeof(float));
+    all_outputs += bytes;
+    largest = std::max(largest, bytes);
+  }
+  const int64_t before = tensor_bytes.load();
+  model->predict_on_batch(x);
+  const int64_t allocated = tensor_bytes.load() - before;
+  EXPECT_LE(allocated, 2 * largest + largest / 2) << "all outputs would take " << all_outputs << " bytes";
+  EXPECT_LT(allocated, all_outputs / 2);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "src/model/graph.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -47,6 +48,20 @@ Model::Graph::Graph(const model::SymbolicTensor& input, const model::SymbolicTen
     for (layers::Weight& w : nodes[i]->layer->weights())
       if (w.trainable) trainable_weights.push_back(&w);
   }
+  last_reader.assign(nodes.size(), 0);
+  for (size_t i = 1; i < nodes.size(); ++i)
+    for (size_t j : inputs[i]) last_reader[j] = std::max(last_reader[j], i);
+  last_reader[0] = nodes.size();
+  last_reader.back() = nodes.size();
+  for (size_t i = 1; i < nodes.size(); ++i)
+    if (nodes[i]->layer->activity_regularizer()) last_reader[i] = nodes.size();
+  // A view reads its source's buffer for as long as the view itself is read (in reverse order,
+  // so chains of views carry the latest reader back to the buffer's owner). Releasing the source
+  // earlier would still be safe (a shared buffer is never reused: ensure_shape reallocates it) but
+  // would waste the spare.
+  for (size_t i = nodes.size(); i-- > 1;)
+    if (nodes[i]->layer->output_is_input_view())
+      for (size_t j : inputs[i]) last_reader[j] = std::max(last_reader[j], last_reader[i]);
   outputs.resize(nodes.size());
   grads.resize(nodes.size());
   scratch_grads.resize(nodes.size());

@@ -23,7 +23,12 @@ struct Model::Graph {
   std::vector<layers::Weight*> trainable_weights;
 
   // Buffers reused across steps.
+  /// For each node, the last node that reads its output (a view's reader counts as its source's);
+  /// size() for the model's output, its input and activity-regularized nodes (read after the pass).
+  std::vector<size_t> last_reader;
+
   std::vector<Tensor> outputs;        // forward values per node
+  std::vector<Tensor> spare_buffers;  // outputs an inference pass no longer needs, for later nodes
   std::vector<Shape> batch_shapes;    // per node, its output shape at batch size `shaped_batch`
   int64_t shaped_batch = -1;
   std::vector<Tensor> grads;          // ∂loss/∂output per node

@@ -153,6 +153,24 @@ const std::vector<layers::Weight*>& Model::trainable_weights() const {
   return graph_->trainable_weights;
 }
 
+namespace {
+
+// Gives node i's output a spare buffer when it has none: the smallest spare that holds `shape`,
+// else the largest (ensure_shape then grows it).
+void take_spare_buffer(std::vector<Tensor>& spares, Tensor& output, const Shape& shape) {
+  if (!output.empty() || spares.empty()) return;
+  const int64_t needed = shape.num_elements();
+  const auto by_capacity = [](const Tensor& a, const Tensor& b) { return a.capacity() < b.capacity(); };
+  auto best = spares.end();
+  for (auto it = spares.begin(); it != spares.end(); ++it)
+    if (it->capacity() >= needed && (best == spares.end() || it->capacity() < best->capacity())) best = it;
+  if (best == spares.end()) best = std::max_element(spares.begin(), spares.end(), by_capacity);
+  output = std::move(*best);
+  spares.erase(best);  // erasing shifts the later spares into place, overwriting the moved-from one
+}
+
+}  // namespace
+
 void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
   Graph& g = *graph_;
   const int64_t batch = x.dim(0);
@@ -165,13 +183,27 @@ void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
   // Views left by the last pass would share their inputs' buffers and force those to be reallocated.
   for (size_t i = 1; i < g.size(); ++i)
     if (g.layer(i).output_is_input_view()) g.outputs[i] = Tensor();
+  // Training keeps every output for the backward pass. Inference hands an output's buffer on to
+  // later nodes once its last reader has run, so a pass holds a few buffers instead of one per
+  // layer (as PyTorch under no_grad frees a tensor when its last use is done).
+  const bool keep_outputs = context.training;
   std::vector<const Tensor*>& in = g.layer_inputs;
   for (size_t i = 1; i < g.size(); ++i) {
     in.clear();
     for (size_t j : g.inputs[i]) in.push_back(&g.outputs[j]);
-    if (!g.layer(i).output_is_input_view()) g.outputs[i].ensure_shape(g.batch_shapes[i]);
+    if (!g.layer(i).output_is_input_view()) {
+      take_spare_buffer(g.spare_buffers, g.outputs[i], g.batch_shapes[i]);
+      g.outputs[i].ensure_shape(g.batch_shapes[i]);
+    }
     g.layer(i).forward(in, g.outputs[i], context);
+    if (keep_outputs) continue;
+    for (size_t j : g.inputs[i]) {
+      if (g.last_reader[j] != i || g.outputs[j].empty()) continue;
+      if (!g.layer(j).output_is_input_view()) g.spare_buffers.push_back(std::move(g.outputs[j]));
+      g.outputs[j] = Tensor();
+    }
   }
+  if (keep_outputs) g.spare_buffers.clear();
 }
 
 const Tensor& Model::predict_on_batch(const Tensor& x) {

@@ -59,6 +59,8 @@ class Tensor {
   /// Copies the values of `src` (same element count) into this tensor's storage.
   void copy_from(const Tensor& src);
 
+  /// How many elements the storage holds (at least size(); `ensure_shape` reuses it up to this).
+  int64_t capacity() const { return capacity_; }
   /// Whether two tensors share the same storage.
   bool shares_storage_with(const Tensor& other) const { return storage_ == other.storage_; }
 
