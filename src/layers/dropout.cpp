@@ -28,28 +28,37 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
     return;
   }
   // One 32-bit draw per element (a vectorizable hash of its index); an element is dropped when
-  // its 32 bits fall below rate·2³².
+  // its 32 bits fall below rate·2³². Dropping multiplies by 0, as TensorFlow's and PyTorch's
+  // dropout do, so a NaN input stays NaN.
   const CounterRng rng = detail::step_rng(key_, context.step);
   const uint32_t threshold = detail::drop_threshold(rate_);
   const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
-  masked_ = true;
-  scale_.ensure_shape(x.shape());
   const float* src = x.data();
   float* dst = output.data();
-  float* mask = scale_.data();
   const int64_t n = x.size();
   detail::check_drawable(n, [this] { return where(); });
+  masked_ = true;
+  masked_step_ = context.step;
 #pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) {
-    const float m = rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f;
-    mask[i] = m;
-    dst[i] = src[i] * m;
-  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * (rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f);
 }
 
 void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
                        const std::vector<Tensor*>& grad_inputs) {
-  detail::backward_through_factors(masked_, scale_, grad_output, grad_inputs[0]);
+  if (grad_inputs[0] == nullptr) return;
+  if (!masked_) {
+    grad_inputs[0]->copy_from(grad_output);
+    return;
+  }
+  // The forward pass's mask, drawn again from the same counters.
+  const CounterRng rng = detail::step_rng(key_, masked_step_);
+  const uint32_t threshold = detail::drop_threshold(rate_);
+  const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
+  const float* g = grad_output.data();
+  float* dst = grad_inputs[0]->data();
+  const int64_t n = grad_output.size();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * (rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f);
 }
 
 nlohmann::json Dropout::get_config() const {

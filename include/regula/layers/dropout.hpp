@@ -7,7 +7,8 @@
 /// output equals the input. Any shape.
 ///
 /// The mask is a pure function of (layer key, training step, element index) through a counter-based
-/// generator, so a step's mask is the same whatever the thread count and can be recomputed; the
+/// generator, so a step's mask is the same whatever the thread count and is recomputed by the
+/// backward pass rather than stored (no mask buffer, one write less in the forward pass); the
 /// layer key comes from `seed` when given (≥ 0), else from the global seed (`next_random_key()`,
 /// see utils/random.hpp). The drop test uses 32 random bits per element: P(drop) = rate within 2⁻³².
 ///
@@ -45,10 +46,10 @@ class Dropout final : public LayerBase<Dropout> {
   double rate_;
   DropoutOptions options_;
   uint64_t key_;
-  /// Per-element factor of the last pass: 0 or 1 / (1 − rate); kept (with its storage) between steps.
-  Tensor scale_;
-  /// Whether the last pass applied `scale_` (false: it was the identity).
+  /// Whether the last pass dropped elements (false: it was the identity), and its step: backward
+  /// recomputes that pass's mask from (key, step, index) instead of keeping it in memory.
   bool masked_ = false;
+  uint64_t masked_step_ = 0;
 };
 
 }  // namespace regula::layers
