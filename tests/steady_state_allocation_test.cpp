@@ -91,3 +91,30 @@ TEST(SteadyState, InferenceReusesOutputBuffersOnceTheirLastReaderHasRun) {
 }
 
 }  // namespace
+
+namespace {
+
+// Fused BatchNormalization → ReLU → Dropout chains keep no intermediate tensors: the seed model's
+// first training step allocates at least the normalization and ReLU outputs of its three chains
+// less than the same step with fusion off.
+TEST(SteadyState, FusedChainsAllocateNoIntermediateOutputs) {
+  const int64_t batch = 16;
+  rg::Tensor x({batch, 28, 28, 1}, 0.25f);
+  rg::Tensor y({batch}, 3.0f);
+  const auto first_step_bytes = [&](bool fusion) {
+    rg::set_random_seed(6);
+    auto model = rg::models::seed_model();
+    model->set_layer_fusion(fusion);
+    model->compile({.optimizer = "adam", .loss = "sparse_categorical_crossentropy"});
+    const int64_t before = tensor_bytes.load();
+    model->train_on_batch(x, y);
+    return tensor_bytes.load() - before;
+  };
+  const int64_t fused = first_step_bytes(true);
+  const int64_t plain = first_step_bytes(false);
+  // Inner outputs of the chains: BatchNormalization and ReLU outputs of each block.
+  const int64_t inner = 2 * batch * (28 * 28 * 64 + 14 * 14 * 128 + 256) * static_cast<int64_t>(sizeof(float));
+  EXPECT_LE(fused + inner, plain) << "fused " << fused << " bytes, unfused " << plain;
+}
+
+}  // namespace

@@ -89,19 +89,52 @@ Shape BatchNormalization::build_impl(const std::vector<Shape>& input_shapes) {
   return in;
 }
 
-void BatchNormalization::forward(const std::vector<const Tensor*>& inputs, Tensor& output,
-                                 const ForwardContext& context) {
-  const Tensor& x = *inputs[0];
+namespace {
+
+// The tail applied to a normalized value v = a·x + b at flat index i (forward), and its gradient
+// (backward: ∂loss/∂v from ∂loss/∂output g), in the separate layers' order and arithmetic:
+// Dropout's backward multiplies by the mask, ReLU's passes where its output is positive.
+template <bool kRelu, bool kDropout>
+struct Tail {
+  DropoutMask mask;
+  float forward(float v, uint32_t i) const {
+    if constexpr (kRelu) v = v < 0.0f ? 0.0f : v;  // ReLU's select: NaN passes
+    if constexpr (kDropout) v = v * mask.factor(i);
+    return v;
+  }
+  float gradient(float g, float v, uint32_t i) const {
+    if constexpr (kDropout) g = g * mask.factor(i);
+    if constexpr (kRelu) g = v > 0.0f ? g : 0.0f;
+    return g;
+  }
+};
+
+// Calls body(Tail<relu, dropout>{mask}) with the tail's flags as compile-time constants, so each
+// combination gets its own branch-free loops.
+template <class Body>
+void with_tail(bool relu, const DropoutMask& mask, Body&& body) {
+  if (relu && mask.active)
+    body(Tail<true, true>{mask});
+  else if (relu)
+    body(Tail<true, false>{mask});
+  else if (mask.active)
+    body(Tail<false, true>{mask});
+  else
+    body(Tail<false, false>{mask});
+}
+
+}  // namespace
+
+void BatchNormalization::compute_coefficients(const Tensor& x, bool training) {
   const int64_t channels = channels_;
   const int64_t rows = x.size() / channels;
   const float* src = x.data();
-  float* dst = output.data();
   const float* gamma = options_.scale ? weights()[static_cast<size_t>(gamma_index_)].value.data() : nullptr;
   const float* beta = options_.center ? weights()[static_cast<size_t>(beta_index_)].value.data() : nullptr;
   float* moving_mean = weights()[static_cast<size_t>(moving_mean_index_)].value.data();
   float* moving_var = weights()[static_cast<size_t>(moving_mean_index_) + 1].value.data();
 
-  if (context.training && rows > 0) {
+  if (training && rows > 0) {
     // One pass of Σx and Σx² in double: exact enough unless |mean| exceeds the spread by ~10⁵,
     // and it reads the batch once instead of twice.
     std::vector<double>& sums = partial_sums_;
@@ -138,36 +171,65 @@ void BatchNormalization::forward(const std::vector<const Tensor*>& inputs, Tenso
       coef_b_[i] = static_cast<float>((beta != nullptr ? beta[c] : 0.0) - moving_mean[c] * a);
     }
   }
+}
+
+template <class TailType>
+void BatchNormalization::normalize(const Tensor& x, Tensor& output, const TailType& tail) const {
+  const int64_t channels = channels_;
+  const int64_t rows = x.size() / channels;
+  const float* src = x.data();
+  float* dst = output.data();
   const float* a = coef_a_.data();
   const float* b = coef_b_.data();
 #pragma omp parallel for schedule(static) if (x.size() > kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = src + r * channels;
     float* d = dst + r * channels;
+    const auto first = static_cast<uint32_t>(r * channels);
 #pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) d[c] = a[c] * s[c] + b[c];
+    for (int64_t c = 0; c < channels; ++c) d[c] = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
   }
 }
 
-void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_output,
-                                  const std::vector<Tensor*>& grad_inputs) {
+void BatchNormalization::forward(const std::vector<const Tensor*>& inputs, Tensor& output,
+                                 const ForwardContext& context) {
+  forward_with_tail(inputs, output, context, {});
+}
+
+void BatchNormalization::forward_with_tail(const std::vector<const Tensor*>& inputs, Tensor& output,
+                                           const ForwardContext& context, const BatchNormalizationTail& tail) {
   const Tensor& x = *inputs[0];
+  tail_relu_ = tail.relu;
+  tail_mask_ = tail.dropout != nullptr ? tail.dropout->mask(context) : DropoutMask{};
+  if (tail_mask_.active && x.size() > static_cast<int64_t>(UINT32_MAX))
+    throw ValueError(where() + ": " + std::to_string(x.size()) + " elements exceed the 2^32 draws a step can index");
+  compute_coefficients(x, context.training);
+  with_tail(tail_relu_, tail_mask_, [&](const auto& t) { normalize(x, output, t); });
+}
+
+template <class TailType>
+void BatchNormalization::backward_through(const Tensor& x, const Tensor& grad_output, Tensor* grad_input,
+                                          const TailType& tail) {
   const int64_t channels = channels_;
   const int64_t rows = x.size() / channels;
   const float* src = x.data();
   const float* grad = grad_output.data();
   const double* mean = mean_.data();
+  const float* a = coef_a_.data();
+  const float* b = coef_b_.data();
 
-  // Σg (∂loss/∂β) and Σg·(x − μ) (∂loss/∂γ before the 1/σ), per channel.
+  // Σg (∂loss/∂β) and Σg·(x − μ) (∂loss/∂γ before the 1/σ), per channel, with g = ∂loss/∂(a·x + b).
   std::vector<double>& sums = partial_sums_;
   sums.resize(static_cast<size_t>(2 * channels));
   channel_sums(rows, channels, partial_, sums.data(), [&](int64_t r, double* sum_g, double* sum_gx) {
     const float* row = src + r * channels;
-    const float* g = grad + r * channels;
+    const float* g_row = grad + r * channels;
+    const auto first = static_cast<uint32_t>(r * channels);
 #pragma omp simd
     for (int64_t c = 0; c < channels; ++c) {
-      sum_g[c] += g[c];
-      sum_gx[c] += static_cast<double>(g[c]) * (row[c] - mean[c]);
+      const float g = tail.gradient(g_row[c], a[c] * row[c] + b[c], first + static_cast<uint32_t>(c));
+      sum_g[c] += g;
+      sum_gx[c] += static_cast<double>(g) * (row[c] - mean[c]);
     }
   });
   const float* gamma = options_.scale ? weights()[static_cast<size_t>(gamma_index_)].value.data() : nullptr;
@@ -176,7 +238,7 @@ void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, cons
     if (options_.scale) weights()[static_cast<size_t>(gamma_index_)].gradient[c] = static_cast<float>(sums[i + static_cast<size_t>(channels)] * inv_std_[i]);
     if (options_.center) weights()[static_cast<size_t>(beta_index_)].gradient[c] = static_cast<float>(sums[i]);
   }
-  if (grad_inputs[0] == nullptr) return;
+  if (grad_input == nullptr) return;
 
   // dx = γ/σ · (g − Σg/M − x̂·Σg·x̂/M), rewritten per channel as dx = p·g + q·x + r.
   coef_p_.resize(static_cast<size_t>(channels));
@@ -195,15 +257,25 @@ void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, cons
   const float* p = coef_p_.data();
   const float* q = coef_q_.data();
   const float* rr = coef_r_.data();
-  float* dst = grad_inputs[0]->data();
+  float* dst = grad_input->data();
 #pragma omp parallel for schedule(static) if (x.size() > kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = src + r * channels;
-    const float* g = grad + r * channels;
+    const float* g_row = grad + r * channels;
     float* d = dst + r * channels;
+    const auto first = static_cast<uint32_t>(r * channels);
 #pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) d[c] = p[c] * g[c] + q[c] * s[c] + rr[c];
+    for (int64_t c = 0; c < channels; ++c) {
+      const float g = tail.gradient(g_row[c], a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
+      d[c] = p[c] * g + q[c] * s[c] + rr[c];
+    }
   }
+}
+
+void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_output,
+                                  const std::vector<Tensor*>& grad_inputs) {
+  with_tail(tail_relu_, tail_mask_,
+            [&](const auto& t) { backward_through(*inputs[0], grad_output, grad_inputs[0], t); });
 }
 
 nlohmann::json BatchNormalization::get_config() const {

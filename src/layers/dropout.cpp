@@ -20,45 +20,45 @@ Shape Dropout::build_impl(const std::vector<Shape>& input_shapes) {
   return input_shapes[0];
 }
 
+DropoutMask Dropout::mask(const ForwardContext& context) const {
+  if (!context.training || rate_ == 0.0) return {};
+  return {.active = true,
+          .rng = detail::step_rng(key_, context.step),
+          .threshold = detail::drop_threshold(rate_),
+          .keep_scale = static_cast<float>(1.0 / (1.0 - rate_))};
+}
+
 void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context) {
   const Tensor& x = *inputs[0];
-  if (!context.training || rate_ == 0.0) {
-    masked_ = false;
+  last_mask_ = mask(context);
+  if (!last_mask_.active) {
     output.copy_from(x);
     return;
   }
-  // One 32-bit draw per element (a vectorizable hash of its index); an element is dropped when
-  // its 32 bits fall below rate·2³². Dropping multiplies by 0, as TensorFlow's and PyTorch's
-  // dropout do, so a NaN input stays NaN.
-  const CounterRng rng = detail::step_rng(key_, context.step);
-  const uint32_t threshold = detail::drop_threshold(rate_);
-  const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
-  const float* src = x.data();
-  float* dst = output.data();
   const int64_t n = x.size();
   detail::check_drawable(n, [this] { return where(); });
-  masked_ = true;
-  masked_step_ = context.step;
+  // One 32-bit draw per element (a vectorizable hash of its index). Dropping multiplies by 0, as
+  // TensorFlow's and PyTorch's dropout do, so a NaN input stays NaN.
+  const DropoutMask m = last_mask_;
+  const float* src = x.data();
+  float* dst = output.data();
 #pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * (rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f);
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * m.factor(static_cast<uint32_t>(i));
 }
 
 void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
                        const std::vector<Tensor*>& grad_inputs) {
   if (grad_inputs[0] == nullptr) return;
-  if (!masked_) {
+  if (!last_mask_.active) {
     grad_inputs[0]->copy_from(grad_output);
     return;
   }
-  // The forward pass's mask, drawn again from the same counters.
-  const CounterRng rng = detail::step_rng(key_, masked_step_);
-  const uint32_t threshold = detail::drop_threshold(rate_);
-  const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
+  const DropoutMask m = last_mask_;  // the forward pass's mask, drawn again from the same counters
   const float* g = grad_output.data();
   float* dst = grad_inputs[0]->data();
   const int64_t n = grad_output.size();
 #pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * (rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f);
+  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * m.factor(static_cast<uint32_t>(i));
 }
 
 nlohmann::json Dropout::get_config() const {

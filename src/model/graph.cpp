@@ -6,6 +6,7 @@
 #include <set>
 
 #include "regula/error.hpp"
+#include "regula/layers/activation.hpp"
 #include "regula/layers/input.hpp"
 
 namespace regula {
@@ -62,10 +63,51 @@ Model::Graph::Graph(const model::SymbolicTensor& input, const model::SymbolicTen
   for (size_t i = nodes.size(); i-- > 1;)
     if (nodes[i]->layer->output_is_input_view())
       for (size_t j : inputs[i]) last_reader[j] = std::max(last_reader[j], last_reader[i]);
+  find_fusable_chains();
   outputs.resize(nodes.size());
   grads.resize(nodes.size());
   scratch_grads.resize(nodes.size());
   grad_written.assign(nodes.size(), false);
+}
+
+namespace {
+
+bool is_relu(const layers::Layer& layer) {
+  const auto* activation = dynamic_cast<const layers::Activation*>(&layer);
+  return activation != nullptr && activation->kind() == layers::ActivationKind::relu;
+}
+
+}  // namespace
+
+void Model::Graph::find_fusable_chains() {
+  fused_head.assign(nodes.size(), kNotFused);
+  fused_end.assign(nodes.size(), kNotFused);
+  // Node `next` may join a chain ending at `last` when it reads only `last`, nothing else reads
+  // `last` (its only reader is the next node in topological order) and neither carries an activity
+  // regularizer (whose penalty reads the output).
+  const auto extends = [&](size_t last, size_t next) {
+    return next < nodes.size() && inputs[next].size() == 1 && inputs[next][0] == last && last_reader[last] == next &&
+           !nodes[last]->layer->activity_regularizer() && !nodes[next]->layer->activity_regularizer();
+  };
+  for (size_t head = 1; head < nodes.size(); ++head) {
+    if (dynamic_cast<const layers::BatchNormalization*>(nodes[head]->layer.get()) == nullptr) continue;
+    size_t end = head;
+    if (extends(end, end + 1) && is_relu(*nodes[end + 1]->layer)) ++end;
+    if (extends(end, end + 1) && dynamic_cast<const layers::Dropout*>(nodes[end + 1]->layer.get()) != nullptr) ++end;
+    if (end == head) continue;
+    for (size_t i = head; i <= end; ++i) fused_head[i] = head;
+    fused_end[head] = end;
+    head = end;
+  }
+}
+
+layers::BatchNormalizationTail Model::Graph::fused_tail(size_t head) const {
+  layers::BatchNormalizationTail tail;
+  for (size_t i = head + 1; i <= fused_end[head]; ++i) {
+    if (is_relu(*nodes[i]->layer)) tail.relu = true;
+    if (const auto* dropout = dynamic_cast<const layers::Dropout*>(nodes[i]->layer.get())) tail.dropout = dropout;
+  }
+  return tail;
 }
 
 }  // namespace regula

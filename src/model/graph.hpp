@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "regula/layers/batch_normalization.hpp"
 #include "regula/layers/layer.hpp"
 #include "regula/model/model.hpp"
 #include "regula/model/symbolic_tensor.hpp"
@@ -27,6 +28,13 @@ struct Model::Graph {
   /// size() for the model's output, its input and activity-regularized nodes (read after the pass).
   std::vector<size_t> last_reader;
 
+  /// Layer fusion: for each node of a fusable chain (BatchNormalization, then ReLU and/or
+  /// Dropout, each read only by the next), the chain's first node; kNotFused elsewhere. For a
+  /// chain's first node, `fused_end` holds its last node.
+  static constexpr size_t kNotFused = static_cast<size_t>(-1);
+  std::vector<size_t> fused_head;
+  std::vector<size_t> fused_end;
+
   std::vector<Tensor> outputs;        // forward values per node
   std::vector<Tensor> spare_buffers;  // outputs an inference pass no longer needs, for later nodes
   std::vector<Shape> batch_shapes;    // per node, its output shape at batch size `shaped_batch`
@@ -39,10 +47,15 @@ struct Model::Graph {
   std::vector<const Tensor*> layer_inputs;  // the current node's inputs
   std::vector<Tensor*> layer_grad_inputs;   // where the current node's input gradients go
 
+  /// Fills fused_head and fused_end (needs inputs and last_reader).
+  void find_fusable_chains();
+
   /// Builds the graph that computes `output` from `input`.
   Graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output);
 
   layers::Layer& layer(size_t i) const { return *nodes[i]->layer; }
+  /// The ReLU / Dropout folded into the chain that starts at node `head`.
+  layers::BatchNormalizationTail fused_tail(size_t head) const;
   size_t size() const { return nodes.size(); }
   const Tensor& output() const { return outputs.back(); }
 };

@@ -5,6 +5,7 @@
 
 #include "regula/error.hpp"
 #include "regula/layers/activations.hpp"
+#include "regula/layers/batch_normalization.hpp"
 #include "src/model/graph.hpp"
 
 namespace regula {
@@ -180,22 +181,32 @@ void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
     for (size_t i = 1; i < g.size(); ++i) g.batch_shapes[i] = g.nodes[i]->shape.with_batch(batch);
     g.shaped_batch = batch;
   }
-  // Views left by the last pass would share their inputs' buffers and force those to be reallocated.
-  for (size_t i = 1; i < g.size(); ++i)
-    if (g.layer(i).output_is_input_view()) g.outputs[i] = Tensor();
+  // Views left by the last pass would share their inputs' buffers and force those to be reallocated;
+  // the inner nodes of fused chains produce no output.
+  for (size_t i = 1; i < g.size(); ++i) {
+    const bool fused_inner = layer_fusion_ && g.fused_head[i] != Graph::kNotFused && g.fused_end[g.fused_head[i]] != i;
+    if (g.layer(i).output_is_input_view() || fused_inner) g.outputs[i] = Tensor();
+  }
   // Training keeps every output for the backward pass. Inference hands an output's buffer on to
   // later nodes once its last reader has run, so a pass holds a few buffers instead of one per
   // layer (as PyTorch under no_grad frees a tensor when its last use is done).
   const bool keep_outputs = context.training;
   std::vector<const Tensor*>& in = g.layer_inputs;
   for (size_t i = 1; i < g.size(); ++i) {
+    // A fused chain runs when its first node comes up and writes its last node's output.
+    const bool fused = layer_fusion_ && g.fused_head[i] != Graph::kNotFused;
+    if (fused && g.fused_head[i] != i) continue;
+    const size_t out = fused ? g.fused_end[i] : i;
     in.clear();
     for (size_t j : g.inputs[i]) in.push_back(&g.outputs[j]);
-    if (!g.layer(i).output_is_input_view()) {
-      take_spare_buffer(g.spare_buffers, g.outputs[i], g.batch_shapes[i]);
-      g.outputs[i].ensure_shape(g.batch_shapes[i]);
+    if (!g.layer(out).output_is_input_view()) {
+      take_spare_buffer(g.spare_buffers, g.outputs[out], g.batch_shapes[out]);
+      g.outputs[out].ensure_shape(g.batch_shapes[out]);
     }
-    g.layer(i).forward(in, g.outputs[i], context);
+    if (fused)
+      static_cast<layers::BatchNormalization&>(g.layer(i)).forward_with_tail(in, g.outputs[out], context, g.fused_tail(i));
+    else
+      g.layer(i).forward(in, g.outputs[i], context);
     if (keep_outputs) continue;
     for (size_t j : g.inputs[i]) {
       if (g.last_reader[j] != i || g.outputs[j].empty()) continue;
@@ -242,6 +253,10 @@ void Model::backward(const Tensor& y, const float* sample_weight, double& regula
   std::vector<const Tensor*>& in = g.layer_inputs;
   std::vector<Tensor*>& grad_in = g.layer_grad_inputs;
   for (size_t i = last; i >= 1; --i) {
+    // A fused chain's backward runs at its last node, through its first node's layer and inputs.
+    const bool in_chain = layer_fusion_ && g.fused_head[i] != Graph::kNotFused;
+    if (in_chain && g.fused_end[g.fused_head[i]] != i) continue;
+    const size_t source = in_chain ? g.fused_head[i] : i;
     layers::Layer& layer = g.layer(i);
     if (!g.grad_written[i]) continue;
     // Keras adds activity_regularizer(output) / batch_size to the loss.
@@ -261,7 +276,7 @@ void Model::backward(const Tensor& y, const float* sample_weight, double& regula
     }
     in.clear();
     grad_in.clear();
-    for (size_t j : g.inputs[i]) {
+    for (size_t j : g.inputs[source]) {
       in.push_back(&g.outputs[j]);
       Tensor* target = nullptr;
       if (g.requires_grad[j]) {
@@ -270,9 +285,9 @@ void Model::backward(const Tensor& y, const float* sample_weight, double& regula
       }
       grad_in.push_back(target);
     }
-    layer.backward(in, g.outputs[i], g.grads[i], grad_in);
-    for (size_t k = 0; k < g.inputs[i].size(); ++k) {
-      const size_t j = g.inputs[i][k];
+    g.layer(source).backward(in, g.outputs[i], g.grads[i], grad_in);
+    for (size_t k = 0; k < g.inputs[source].size(); ++k) {
+      const size_t j = g.inputs[source][k];
       if (grad_in[k] == nullptr) continue;
       if (grad_in[k] == &g.scratch_grads[j]) {
         float* dst = g.grads[j].data();

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "regula/layers/dropout.hpp"
 #include "regula/layers/layer.hpp"
 
 namespace regula::layers {
@@ -43,6 +44,17 @@ struct BatchNormalizationOptions {
   std::string name = "";
 };
 
+/// Element-wise layers folded into a BatchNormalization pass (a model's layer fusion, see
+/// `Model::set_layer_fusion`): ReLU, then a Dropout layer's mask, applied to the normalized values
+/// in the same loop, so BatchNormalization → ReLU → Dropout reads and writes the batch once instead
+/// of three times and keeps no intermediate tensors. The results are those of the separate layers,
+/// bit for bit.
+struct BatchNormalizationTail {
+  bool relu = false;
+  /// The Dropout layer that follows (its rate, key and the pass's mode), or null.
+  const Dropout* dropout = nullptr;
+};
+
 class BatchNormalization final : public LayerBase<BatchNormalization> {
  public:
   /// momentum must be in [0, 1], epsilon positive, initializers known names.
@@ -52,6 +64,10 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   void backward(const std::vector<const Tensor*>& inputs, const Tensor& output, const Tensor& grad_output,
                 const std::vector<Tensor*>& grad_inputs) override;
   nlohmann::json get_config() const override;
+  /// `forward`, then `tail`: `output` receives the tail's output. Until the next forward pass,
+  /// `backward` takes ∂loss/∂(tail's output) as `grad_output` (the tail's gradient folded in).
+  void forward_with_tail(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context,
+                         const BatchNormalizationTail& tail);
 
   Weight* gamma() { return gamma_index_ < 0 ? nullptr : &weights()[static_cast<size_t>(gamma_index_)]; }
   Weight* beta() { return beta_index_ < 0 ? nullptr : &weights()[static_cast<size_t>(beta_index_)]; }
@@ -72,6 +88,16 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   std::vector<double> partial_, partial_sums_;
   // Per-channel coefficients: forward y = a·x + b; backward dx = p·g + q·x + r.
   std::vector<float> coef_a_, coef_b_, coef_p_, coef_q_, coef_r_;
+  // The tail folded into the last forward pass (none after a plain `forward`).
+  bool tail_relu_ = false;
+  DropoutMask tail_mask_;
+
+  /// Sets mean_, inv_std_ (training), the moving statistics (training) and coef_a_, coef_b_.
+  void compute_coefficients(const Tensor& x, bool training);
+  template <class Tail>
+  void normalize(const Tensor& x, Tensor& output, const Tail& tail) const;
+  template <class Tail>
+  void backward_through(const Tensor& x, const Tensor& grad_output, Tensor* grad_input, const Tail& tail);
 };
 
 }  // namespace regula::layers

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "regula/layers/layer.hpp"
+#include "regula/utils/random.hpp"
 
 namespace regula::layers {
 
@@ -26,6 +27,17 @@ struct DropoutOptions {
   /// −1 (Keras's None): derive the layer's stream from the global seed.
   int64_t seed = -1;
   std::string name = "";
+};
+
+/// The mask of one pass: element i (its flat index in the batch) is multiplied by `factor(i)`,
+/// 1 / (1 − rate) when kept, 0 when dropped. Inactive (the identity) at inference and for rate 0.
+struct DropoutMask {
+  bool active = false;
+  CounterRng rng = CounterRng(0);
+  /// Element i drops when its 32 random bits fall below this (rate · 2³², saturated).
+  uint32_t threshold = 0;
+  float keep_scale = 1.0f;
+  float factor(uint32_t i) const { return rng.bits32(i) >= threshold ? keep_scale : 0.0f; }
 };
 
 class Dropout final : public LayerBase<Dropout> {
@@ -38,6 +50,8 @@ class Dropout final : public LayerBase<Dropout> {
                 const std::vector<Tensor*>& grad_inputs) override;
   nlohmann::json get_config() const override;
   double rate() const { return rate_; }
+  /// The mask a forward pass in `context` applies (a pure function of the layer's key and the step).
+  DropoutMask mask(const ForwardContext& context) const;
 
  protected:
   Shape build_impl(const std::vector<Shape>& input_shapes) override;
@@ -46,10 +60,9 @@ class Dropout final : public LayerBase<Dropout> {
   double rate_;
   DropoutOptions options_;
   uint64_t key_;
-  /// Whether the last pass dropped elements (false: it was the identity), and its step: backward
-  /// recomputes that pass's mask from (key, step, index) instead of keeping it in memory.
-  bool masked_ = false;
-  uint64_t masked_step_ = 0;
+  /// The last forward pass's mask: backward recomputes it from (key, step, index) instead of
+  /// keeping one factor per element in memory.
+  DropoutMask last_mask_;
 };
 
 }  // namespace regula::layers
