@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   bool augment = false, augment_throughput = false;
   int64_t limit = 0;
   app.add_flag("--augment", augment, "with --epochs: train through the article's ImageDataGenerator");
+  bool no_fusion = false;
+  app.add_flag("--no-fusion", no_fusion, "run BatchNormalization, ReLU and Dropout as separate layers");
   app.add_flag("--augment-throughput", augment_throughput,
                "measure the article's augmentation alone on the training images (one thread, images/s)");
   app.add_option("--limit", limit, "with --epochs: first N training samples only (0 = all)")->check(CLI::NonNegativeNumber);
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
     rg::set_num_threads(threads);
     rg::set_random_seed(seed);
     auto model = rg::models::seed_model();
+    model->set_layer_fusion(!no_fusion);
     model->compile({.optimizer = rg::optimizers::Adam(), .loss = "sparse_categorical_crossentropy", .metrics = {"accuracy"}});
 
     if (epochs <= 0 && !augment_throughput) {

@@ -92,8 +92,10 @@ Shape BatchNormalization::build_impl(const std::vector<Shape>& input_shapes) {
 namespace {
 
 // The tail applied to a normalized value v = a·x + b at flat index i (forward), and its gradient
-// (backward: ∂loss/∂v from ∂loss/∂output g), in the separate layers' order and arithmetic:
-// Dropout's backward multiplies by the mask, ReLU's passes where its output is positive.
+// (backward: ∂loss/∂v from ∂loss/∂output g). The separate layers compute (v > 0) ? g·mask : 0
+// (Dropout's backward, then ReLU's); gating first and multiplying after gives the same bits (the
+// mask is finite, 0·mask = +0) with no multiply under a condition, which GCC would not
+// vectorize (it may not speculate a floating-point operation that could trap).
 template <bool kRelu, bool kDropout>
 struct Tail {
   DropoutMask mask;
@@ -103,8 +105,8 @@ struct Tail {
     return v;
   }
   float gradient(float g, float v, uint32_t i) const {
-    if constexpr (kDropout) g = g * mask.factor(i);
     if constexpr (kRelu) g = v > 0.0f ? g : 0.0f;
+    if constexpr (kDropout) g = g * mask.factor(i);
     return g;
   }
 };
@@ -174,14 +176,17 @@ void BatchNormalization::compute_coefficients(const Tensor& x, bool training) {
 }
 
 template <class TailType>
-void BatchNormalization::normalize(const Tensor& x, Tensor& output, const TailType& tail) const {
+void BatchNormalization::normalize(const Tensor& x, Tensor& output, const TailType& tail_in) const {
+  const TailType tail = tail_in;
   const int64_t channels = channels_;
   const int64_t rows = x.size() / channels;
   const float* src = x.data();
   float* dst = output.data();
   const float* a = coef_a_.data();
   const float* b = coef_b_.data();
-#pragma omp parallel for schedule(static) if (x.size() > kParallelThreshold)
+  // Each thread works on its own copy of the tail (firstprivate): read through the shared one, its
+  // fields might alias the output and the inner loop would not vectorize.
+#pragma omp parallel for schedule(static) firstprivate(tail) if (x.size() > kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = src + r * channels;
     float* d = dst + r * channels;
@@ -209,7 +214,8 @@ void BatchNormalization::forward_with_tail(const std::vector<const Tensor*>& inp
 
 template <class TailType>
 void BatchNormalization::backward_through(const Tensor& x, const Tensor& grad_output, Tensor* grad_input,
-                                          const TailType& tail) {
+                                          const TailType& tail_in) {
+  const TailType tail = tail_in;
   const int64_t channels = channels_;
   const int64_t rows = x.size() / channels;
   const float* src = x.data();
@@ -222,12 +228,13 @@ void BatchNormalization::backward_through(const Tensor& x, const Tensor& grad_ou
   std::vector<double>& sums = partial_sums_;
   sums.resize(static_cast<size_t>(2 * channels));
   channel_sums(rows, channels, partial_, sums.data(), [&](int64_t r, double* sum_g, double* sum_gx) {
+    const TailType row_tail = tail;  // a private copy, as in normalize
     const float* row = src + r * channels;
     const float* g_row = grad + r * channels;
     const auto first = static_cast<uint32_t>(r * channels);
 #pragma omp simd
     for (int64_t c = 0; c < channels; ++c) {
-      const float g = tail.gradient(g_row[c], a[c] * row[c] + b[c], first + static_cast<uint32_t>(c));
+      const float g = row_tail.gradient(g_row[c], a[c] * row[c] + b[c], first + static_cast<uint32_t>(c));
       sum_g[c] += g;
       sum_gx[c] += static_cast<double>(g) * (row[c] - mean[c]);
     }
@@ -258,7 +265,7 @@ void BatchNormalization::backward_through(const Tensor& x, const Tensor& grad_ou
   const float* q = coef_q_.data();
   const float* rr = coef_r_.data();
   float* dst = grad_input->data();
-#pragma omp parallel for schedule(static) if (x.size() > kParallelThreshold)
+#pragma omp parallel for schedule(static) firstprivate(tail) if (x.size() > kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = src + r * channels;
     const float* g_row = grad + r * channels;
