@@ -216,7 +216,7 @@ nlohmann::json TPE::algorithm_options() const {
 
 Params TPE::suggest(int64_t /*number*/, Rng& rng) {
   // The finished trials, in trial order, with their active values and losses (lower is better);
-  // a failed trial has loss +inf, as in HyperOpt: never good, always bad.
+  // a failed trial has loss +inf: never good, always bad (TPE then avoids where the objective fails).
   std::vector<const std::map<int, Value>*> assignments;
   std::vector<double> losses;
   size_t n_ok = 0;
