@@ -173,7 +173,6 @@ void CpuBackend::conv2d_backward_weights(const Conv2DGeometry& g, const float* s
   const int64_t k = patch_size(g);
   const int64_t oc_count = g.out_c;
   const int64_t rows = g.batch * out_pixels(g);
-  const int threads = rows * (k + 1) * oc_count > kParallelThreshold ? omp_get_max_threads() : 1;
   if (rows == 0) {
     std::fill(grad_kernel, grad_kernel + k * oc_count, 0.0f);
     if (grad_bias != nullptr) std::fill(grad_bias, grad_bias + oc_count, 0.0f);
@@ -184,6 +183,7 @@ void CpuBackend::conv2d_backward_weights(const Conv2DGeometry& g, const float* s
     small_patch_conv_backward_weights(g, src, grad_dst, grad_kernel, grad_bias, partial_);
     return;
   }
+  const int threads = rows * (k + 1) * oc_count > kParallelThreshold ? omp_get_max_threads() : 1;
 
   if (is_pointwise(g)) {
     gemm(true, false, k, oc_count, rows, 1.0f, src, k, grad_dst, oc_count, 0.0f, grad_kernel, oc_count);

@@ -6,6 +6,7 @@
 
 #include "regula/error.hpp"
 #include "regula/initializers/initializers.hpp"
+#include "src/layers/noise_draws.hpp"
 
 namespace regula::layers {
 namespace {
@@ -206,8 +207,7 @@ void BatchNormalization::forward_with_tail(const std::vector<const Tensor*>& inp
   const Tensor& x = *inputs[0];
   tail_relu_ = tail.relu;
   tail_mask_ = tail.dropout != nullptr ? tail.dropout->mask(context) : DropoutMask{};
-  if (tail_mask_.active && x.size() > static_cast<int64_t>(UINT32_MAX))
-    throw ValueError(where() + ": " + std::to_string(x.size()) + " elements exceed the 2^32 draws a step can index");
+  if (tail_mask_.active) detail::check_drawable(x.size(), [this] { return where(); });
   compute_coefficients(x, context.training);
   with_tail(tail_relu_, tail_mask_, [&](const auto& t) { normalize(x, output, t); });
 }

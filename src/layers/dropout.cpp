@@ -20,6 +20,17 @@ Shape Dropout::build_impl(const std::vector<Shape>& input_shapes) {
   return input_shapes[0];
 }
 
+namespace {
+
+// dst[i] = src[i] · mask.factor(i): one 32-bit draw per element (a vectorizable hash of its index).
+// Dropping multiplies by 0, as TensorFlow's and PyTorch's dropout do, so a NaN input stays NaN.
+void apply_mask(DropoutMask mask, const float* src, float* dst, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * mask.factor(static_cast<uint32_t>(i));
+}
+
+}  // namespace
+
 DropoutMask Dropout::mask(const ForwardContext& context) const {
   if (!context.training || rate_ == 0.0) return {};
   return {.active = true,
@@ -35,15 +46,8 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
     output.copy_from(x);
     return;
   }
-  const int64_t n = x.size();
-  detail::check_drawable(n, [this] { return where(); });
-  // One 32-bit draw per element (a vectorizable hash of its index). Dropping multiplies by 0, as
-  // TensorFlow's and PyTorch's dropout do, so a NaN input stays NaN.
-  const DropoutMask m = last_mask_;
-  const float* src = x.data();
-  float* dst = output.data();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * m.factor(static_cast<uint32_t>(i));
+  detail::check_drawable(x.size(), [this] { return where(); });
+  apply_mask(last_mask_, x.data(), output.data(), x.size());
 }
 
 void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
@@ -53,12 +57,8 @@ void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const T
     grad_inputs[0]->copy_from(grad_output);
     return;
   }
-  const DropoutMask m = last_mask_;  // the forward pass's mask, drawn again from the same counters
-  const float* g = grad_output.data();
-  float* dst = grad_inputs[0]->data();
-  const int64_t n = grad_output.size();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * m.factor(static_cast<uint32_t>(i));
+  // The forward pass's mask, drawn again from the same counters.
+  apply_mask(last_mask_, grad_output.data(), grad_inputs[0]->data(), grad_output.size());
 }
 
 nlohmann::json Dropout::get_config() const {

@@ -82,6 +82,7 @@ bool is_relu(const layers::Layer& layer) {
 void Model::Graph::find_fusable_chains() {
   fused_head.assign(nodes.size(), kNotFused);
   fused_end.assign(nodes.size(), kNotFused);
+  fused_tails.assign(nodes.size(), {});
   // Node `next` may join a chain ending at `last` when it reads only `last`, nothing else reads
   // `last` (its only reader is the next node in topological order) and neither carries an activity
   // regularizer (whose penalty reads the output).
@@ -92,22 +93,22 @@ void Model::Graph::find_fusable_chains() {
   for (size_t head = 1; head < nodes.size(); ++head) {
     if (dynamic_cast<const layers::BatchNormalization*>(nodes[head]->layer.get()) == nullptr) continue;
     size_t end = head;
-    if (extends(end, end + 1) && is_relu(*nodes[end + 1]->layer)) ++end;
-    if (extends(end, end + 1) && dynamic_cast<const layers::Dropout*>(nodes[end + 1]->layer.get()) != nullptr) ++end;
+    layers::BatchNormalizationTail& tail = fused_tails[head];
+    if (extends(end, end + 1) && is_relu(*nodes[end + 1]->layer)) {
+      tail.relu = true;
+      ++end;
+    }
+    const auto* dropout =
+        extends(end, end + 1) ? dynamic_cast<const layers::Dropout*>(nodes[end + 1]->layer.get()) : nullptr;
+    if (dropout != nullptr) {
+      tail.dropout = dropout;
+      ++end;
+    }
     if (end == head) continue;
     for (size_t i = head; i <= end; ++i) fused_head[i] = head;
     fused_end[head] = end;
     head = end;
   }
-}
-
-layers::BatchNormalizationTail Model::Graph::fused_tail(size_t head) const {
-  layers::BatchNormalizationTail tail;
-  for (size_t i = head + 1; i <= fused_end[head]; ++i) {
-    if (is_relu(*nodes[i]->layer)) tail.relu = true;
-    if (const auto* dropout = dynamic_cast<const layers::Dropout*>(nodes[i]->layer.get())) tail.dropout = dropout;
-  }
-  return tail;
 }
 
 }  // namespace regula

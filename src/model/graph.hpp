@@ -34,6 +34,8 @@ struct Model::Graph {
   static constexpr size_t kNotFused = static_cast<size_t>(-1);
   std::vector<size_t> fused_head;
   std::vector<size_t> fused_end;
+  /// For a chain's first node, the ReLU / Dropout folded into it.
+  std::vector<layers::BatchNormalizationTail> fused_tails;
 
   std::vector<Tensor> outputs;        // forward values per node
   std::vector<Tensor> spare_buffers;  // outputs an inference pass no longer needs, for later nodes
@@ -47,15 +49,13 @@ struct Model::Graph {
   std::vector<const Tensor*> layer_inputs;  // the current node's inputs
   std::vector<Tensor*> layer_grad_inputs;   // where the current node's input gradients go
 
-  /// Fills fused_head and fused_end (needs inputs and last_reader).
+  /// Fills fused_head, fused_end and fused_tails (needs inputs and last_reader).
   void find_fusable_chains();
 
   /// Builds the graph that computes `output` from `input`.
   Graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output);
 
   layers::Layer& layer(size_t i) const { return *nodes[i]->layer; }
-  /// The ReLU / Dropout folded into the chain that starts at node `head`.
-  layers::BatchNormalizationTail fused_tail(size_t head) const;
   size_t size() const { return nodes.size(); }
   const Tensor& output() const { return outputs.back(); }
 };

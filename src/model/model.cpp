@@ -204,7 +204,7 @@ void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
       g.outputs[out].ensure_shape(g.batch_shapes[out]);
     }
     if (fused)
-      static_cast<layers::BatchNormalization&>(g.layer(i)).forward_with_tail(in, g.outputs[out], context, g.fused_tail(i));
+      static_cast<layers::BatchNormalization&>(g.layer(i)).forward_with_tail(in, g.outputs[out], context, g.fused_tails[i]);
     else
       g.layer(i).forward(in, g.outputs[i], context);
     if (keep_outputs) continue;
