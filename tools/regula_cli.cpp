@@ -3,12 +3,16 @@
 //   regula fit [experiment.yaml] [--epochs N] [--limit N] [--batch-size B] [--run-dir DIR] ...
 //   regula summary [experiment.yaml]
 //   regula augment-preview [experiment.yaml] [--out preview.png] [--samples N] [--variants K]
+//   regula search experiment.yaml [--jobs N] [--max-trials N] [--run-dir DIR] [--overwrite] ...
+//   regula trial TRIAL_DIR        (one trial of a search, started by `regula search`)
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "regula/regula.hpp"
 #include "regula/training/experiment.hpp"
+#include "regula/training/experiment_search.hpp"
 
 namespace rg = regula;
 
@@ -76,6 +80,23 @@ int main(int argc, char** argv) {
   preview->add_option("--seed", preview_options.seed, "seed of the random transforms")->capture_default_str();
   preview->add_option("--scale", preview_options.scale, "pixels per image pixel")->capture_default_str()->check(CLI::PositiveNumber);
 
+  CLI::App* search = app.add_subcommand(
+      "search", "search hyperparameters as the experiment file's search section says; a line per trial, then the table");
+  Overrides search_overrides;
+  rg::experiment::SearchRunOptions search_options;
+  int64_t max_trials = -1;
+  add_experiment_options(*search, search_overrides);
+  search->add_option("--jobs", search_options.jobs, "trials at once, as separate processes (default: search.jobs)")
+      ->check(CLI::PositiveNumber);
+  search->add_option("--max-trials", max_trials, "override search.max_trials")->check(CLI::NonNegativeNumber);
+  search->add_option("--run-dir", search_options.run_dir,
+                     "run directory (default: runs/search-<date-time>); an existing one is resumed");
+  search->add_flag("--overwrite", search_options.overwrite, "start afresh instead of resuming the run directory's results");
+
+  CLI::App* trial = app.add_subcommand("trial", "run one trial directory written by regula search (used by search)");
+  std::string trial_dir;
+  trial->add_option("trial_dir", trial_dir, "the trial's directory (holds trial.json)")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (fit->parsed()) {
@@ -87,6 +108,14 @@ int main(int argc, char** argv) {
       std::vector<int64_t> input = {28, 28, 1};
       if (model.is_object() && model.contains("input_shape")) input = model["input_shape"].get<std::vector<int64_t>>();
       rg::experiment::build_model(model, rg::Shape(input))->summary();
+    } else if (search->parsed()) {
+      nlohmann::json e = resolve(search_overrides);
+      if (max_trials >= 0 && e.contains("search") && e["search"].is_object()) e["search"]["max_trials"] = max_trials;
+      search_options.worker_command = {std::filesystem::read_symlink("/proc/self/exe").string(), "trial"};
+      const auto result = rg::experiment::search(e, search_options);
+      return result.results.best() ? 0 : 1;
+    } else if (trial->parsed()) {
+      rg::experiment::run_trial_directory(trial_dir);
     } else if (preview->parsed()) {
       rg::experiment::write_augmentation_preview(resolve(preview_overrides), preview_path, preview_samples, preview_options);
       std::printf("Wrote %s: %lld images, each followed by %lld augmentations\n", preview_path.c_str(),

@@ -76,20 +76,6 @@ std::string aligned(const std::vector<std::vector<std::string>>& rows) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IOError(fmt::format("cannot write '{}' (opening '{}' failed)", path, tmp));
-    out << text;
-    out.flush();
-    if (!out) throw IOError(fmt::format("cannot write '{}' (writing '{}' failed)", path, tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IOError(fmt::format("cannot write '{}': renaming '{}' over it failed: {}", path, tmp, ec.message()));
-}
-
 Results::Results(std::string direction) : direction_(std::move(direction)) {
   if (direction_ != "min" && direction_ != "max")
     throw ValueError(fmt::format("search: direction '{}' is not allowed; use \"min\" or \"max\"", direction_));
@@ -155,7 +141,7 @@ std::vector<const Trial*> Results::ranked(size_t n) const {
 
 std::string Results::results_summary(size_t num_trials) const {
   std::string out = "Results summary\n";
-  out += fmt::format("Objective: score (direction=\"{}\")\n", direction_);
+  out += fmt::format("Objective: {} (direction=\"{}\")\n", objective_, direction_);
   out += fmt::format("Trials: {} ({} ok, {} failed)\n", size(), n_ok(), n_failed());
   const std::vector<const Trial*> top = ranked(num_trials);
   if (top.empty()) return out + "No successful trial.\n";

@@ -17,6 +17,7 @@ Search::Search(Space space, SearchOptions options)
       options_(std::move(options)),
       max_trials_(options_.max_trials),
       results_(options_.direction) {
+  results_.set_objective(options_.objective);
   if (options_.max_trials < 0)
     throw ValueError(fmt::format("search: max_trials ({}) must be >= 0", options_.max_trials));
 }
@@ -49,6 +50,7 @@ void Search::resume() {
                       options_.results_file, trial.number, max_trials_));
   check_resumed(loaded, options_.results_file);
   results_ = std::move(loaded);
+  results_.set_objective(options_.objective);
   started_ = true;
 }
 
@@ -87,8 +89,8 @@ void Search::record(Trial trial) {
     line += copy.ok() ? fmt::format(" - score: {:.6g}", copy.score) : " - failed: " + copy.error;
     if (best) line += fmt::format(" - best: {:.6g}", best->score);
     line += fmt::format(" - {:.1f}s - {}", copy.seconds, copy.params.to_string());
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
+    std::fprintf(options_.out, "%s\n", line.c_str());
+    std::fflush(options_.out);
   }
 }
 

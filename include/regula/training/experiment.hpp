@@ -5,7 +5,9 @@
 ///
 /// Sections built today: `seed`, `threads`, `data` (dataset `fashion_mnist` or IDX files
 /// `{x: …, y: …}`, `limit`, `validation_split` or `validation: {x, y}`, `test: {x, y}`),
-/// `model` (`seed`, or `{layers: [...]}` of Keras-style layer configs, optional `input_shape`),
+/// `model` (`seed`; `{builtin: seed, conv_dropout, dense_dropout, activity_l2}` for the seed model
+/// with other options (models::SeedModelOptions); or `{layers: [...]}` of Keras-style layer
+/// configs, optional `input_shape`),
 /// `compile` (`optimizer` as a name or `{class_name, learning_rate, …}`, `loss`, `metrics`) and
 /// `fit` (`epochs`, `batch_size`, `shuffle`, `class_weight`, `validation_freq`, `initial_epoch`)
 /// `augmentation` (ImageDataGenerator options with Keras's names, see
@@ -13,7 +15,8 @@
 /// turns it off; featurewise statistics are fitted on the training images, and validation and
 /// test images get the same standardization) and `callbacks` (a list of Keras-style callback
 /// configs, see callbacks/callback_factory.hpp; relative file names land in the run directory).
-/// The `search` section is refused with a message saying it is not built yet.
+/// The `search` section describes a hyperparameter search over the experiment (`regula search`,
+/// training/experiment_search.hpp); `run` trains the experiment as written and ignores it.
 ///
 /// A run writes its run directory: `experiment.yaml` (the resolved experiment), `history.json`,
 /// `history.csv`, `test.json`; and ends by printing `test_loss: … - test_accuracy: …`.

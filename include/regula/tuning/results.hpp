@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "regula/io/atomic_file.hpp"
 #include "regula/tuning/space.hpp"
 
 namespace regula::tuning {
@@ -54,6 +55,10 @@ class Results {
 
   /// "min" or "max".
   const std::string& direction() const { return direction_; }
+  /// The name of what the scores measure, shown by `results_summary` (e.g. "val_accuracy";
+  /// default "score").
+  const std::string& objective() const { return objective_; }
+  void set_objective(std::string name) { objective_ = std::move(name); }
   /// Adds (or replaces, by number) a finished trial, keeping the order by number.
   void add(Trial trial);
   /// The trials by number.
@@ -108,10 +113,11 @@ class Results {
   bool better(const Trial& a, const Trial& b) const;
 
   std::string direction_;
+  std::string objective_ = "score";
   std::vector<Trial> trials_;
 };
 
-/// Writes `text` to `path` through "<path>.tmp" renamed over it; IOError naming the path on failure.
-void write_file_atomically(const std::string& path, const std::string& text);
+/// The results files are written with io::write_file_atomically.
+using io::write_file_atomically;
 
 }  // namespace regula::tuning

@@ -27,6 +27,7 @@
 /// file therefore reproduces the uninterrupted run's table (apart from the seconds).
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <string>
@@ -69,6 +70,8 @@ struct SearchOptions {
   int64_t max_trials = 0;
   /// "min" or "max": whether lower or higher scores are better.
   std::string direction = "min";
+  /// What the scores measure, for the results summary (e.g. "val_accuracy").
+  std::string objective = "score";
   /// The seed of every random choice of the search.
   uint64_t seed = 0;
   /// A JSON results file (empty: none). When it exists at the first `ask`/`run`, its trials are
@@ -87,6 +90,8 @@ struct SearchOptions {
   /// 0: silent; 1: one line per finished trial, its number then how many of the budget are done
   /// ("Trial 0002 (3/50) - score: 0.1234 - best: 0.1 - 0.2s - lr=0.001, units=64").
   int verbose = 0;
+  /// Where the verbose lines go.
+  std::FILE* out = stdout;
 };
 
 /// One suggested trial, handed out by `ask`.

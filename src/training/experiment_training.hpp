@@ -1,0 +1,47 @@
+#pragma once
+// One training of an experiment, shared by `experiment::run` (one training, then the test set) and
+// by the trials of a search (one training per trial, or one per cross-validation fold): the parts
+// of the experiment read and checked before any data is loaded, and the training itself.
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "regula/callbacks/history.hpp"
+#include "regula/model/model.hpp"
+#include "src/training/experiment_data.hpp"
+
+namespace regula::experiment {
+
+/// An experiment's sections, read and checked before anything is loaded or written.
+struct TrainingPlan {
+  nlohmann::json experiment;
+  DataSpec data;
+  /// The `fit` section (no callbacks or validation data yet).
+  FitOptions fit;
+  /// fit.class_weight: balanced, computed from the training labels once they are loaded.
+  bool balanced_class_weight = false;
+};
+
+/// Reads and checks every section of a resolved experiment: data, model kind, compile, fit,
+/// augmentation and callbacks (ValueError naming the section and key). `verbose` is fit's
+/// progress verbosity unless the fit section sets its own.
+TrainingPlan plan_training(const nlohmann::json& experiment, int verbose);
+
+/// A trained model and its history.
+struct Training {
+  std::unique_ptr<Model> model;
+  callbacks::History history;
+};
+
+/// Trains a new model as `plan` says on the training part of `arrays`, validating on its
+/// validation part when it has one. Creates `run_dir` and writes there the resolved experiment
+/// (`experiment.yaml`), the history (`history.json`, `history.csv`) and whatever the callbacks
+/// write (relative file names land in it). With augmentation, the validation and test parts of
+/// `arrays` are standardized as the training batches are. Prints the model summary (verbose > 0)
+/// and a "Training on …" line to `out`.
+Training train(const TrainingPlan& plan, Arrays& arrays, const std::string& run_dir, int verbose, std::FILE* out);
+
+}  // namespace regula::experiment
