@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -240,4 +241,35 @@ TEST_F(ExperimentSearchTest, SeveralTrialsAtOnceNeedWorkerProcesses) {
   expect_error<rg::ValueError>(
       [&] { rg::experiment::search(experiment(kLearningRateGrid), {.run_dir = (dir_ / "r").string(), .jobs = 2}); },
       {"2 trials at once need worker processes"});
+}
+
+TEST_F(ExperimentSearchTest, AConditionalChoiceWritesItsLabelAndOnlyItsBranchsParameters) {
+  // HyperOpt-style nesting: the optimizer's class is chosen, and each class brings its own options.
+  const json e = experiment("search:\n"
+                            "  algorithm: random\n"
+                            "  max_trials: 6\n"
+                            "  objective: val_accuracy\n"
+                            "  space:\n"
+                            "    compile.optimizer.class_name:\n"
+                            "      choice:\n"
+                            "        - {name: Adam, compile.optimizer.learning_rate: {loguniform: [0.001, 0.1]}}\n"
+                            "        - {name: SGD, compile.optimizer.momentum: {uniform: [0.0, 0.9]}}\n");
+  const auto result = run_search(e);
+  ASSERT_EQ(result.results.n_ok(), 6u) << printed_;
+  std::set<std::string> seen;
+  for (const rg::tuning::Trial& trial : result.results.trials()) {
+    std::ifstream in(dir_ / "run" / "trials" / fmt::format("{:04d}", trial.number) / "trial.json");
+    const json optimizer = json::parse(in)["experiment"]["compile"]["optimizer"];
+    const std::string cls = trial.params.get<std::string>("compile.optimizer.class_name");
+    seen.insert(cls);
+    EXPECT_EQ(optimizer["class_name"], cls);
+    if (cls == "SGD") {
+      EXPECT_DOUBLE_EQ(optimizer["momentum"].get<double>(), trial.params.get<double>("compile.optimizer.momentum"));
+      EXPECT_DOUBLE_EQ(optimizer["learning_rate"].get<double>(), 0.01);  // the experiment's own value
+    } else {
+      EXPECT_FALSE(optimizer.contains("momentum"));
+      EXPECT_DOUBLE_EQ(optimizer["learning_rate"].get<double>(), trial.params.get<double>("compile.optimizer.learning_rate"));
+    }
+  }
+  EXPECT_EQ(seen.size(), 2u) << "6 random trials should have drawn both branches";
 }

@@ -11,6 +11,7 @@
 #include "regula/data/idx.hpp"
 #include "regula/error.hpp"
 #include "regula/io/csv.hpp"
+#include "regula/io/model_file.hpp"
 #include "regula/io/npy.hpp"
 #include "regula/io/yaml.hpp"
 #include "regula/preprocessing/image.hpp"
@@ -187,6 +188,17 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
   EXPECT_GT(result.test.at("accuracy"), 0.9);
   EXPECT_NE(printed.find("test_loss: "), std::string::npos) << printed;
   EXPECT_NE(printed.find(" - test_accuracy: "), std::string::npos) << printed;
+  // The test set is evaluated on the kept model, the best checkpoint loaded back (the article's
+  // load_model('best.h5') before evaluate): the same scores as that file's model.
+  const std::string kept = (dir_ / "run" / "best.h5").string();
+  EXPECT_NE(printed.find("Testing the kept model: the weights of " + kept), std::string::npos) << printed;
+  auto best_model = rg::io::load_model(kept);
+  rg::Tensor x_test = rg::data::idx_to_tensor(rg::data::read_idx_array((dir_ / "test-x.idx").string()), 255.0f);
+  x_test = x_test.reshaped({x_test.dim(0), 6, 6, 1});
+  const rg::Tensor y_test = rg::data::idx_to_tensor(rg::data::read_idx_array((dir_ / "test-y.idx").string()));
+  const auto scores = best_model->evaluate(x_test, y_test, {.batch_size = 256, .verbose = 0});
+  EXPECT_NEAR(scores.at("accuracy"), result.test.at("accuracy"), 1e-6);
+  EXPECT_NEAR(scores.at("loss"), result.test.at("loss"), 1e-4);
   // log.csv: the default experiment's CSVLogger, whose relative file name lands in the run directory.
   // best.h5: its ModelCheckpoint (save_best_only on val_accuracy), also inside the run directory.
   for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json", "log.csv", "best.h5"})

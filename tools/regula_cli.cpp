@@ -5,12 +5,14 @@
 //   regula augment-preview [experiment.yaml] [--out preview.png] [--samples N] [--variants K]
 //   regula search experiment.yaml [--jobs N] [--max-trials N] [--run-dir DIR] [--overwrite] ...
 //   regula trial TRIAL_DIR        (one trial of a search, started by `regula search`)
+//   regula ablate [experiment.yaml] [--jobs N] [--only none,all] [--run-dir DIR] ...
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 
 #include "regula/regula.hpp"
+#include "regula/training/ablation.hpp"
 #include "regula/training/experiment.hpp"
 #include "regula/training/experiment_search.hpp"
 
@@ -97,6 +99,16 @@ int main(int argc, char** argv) {
   std::string trial_dir;
   trial->add_option("trial_dir", trial_dir, "the trial's directory (holds trial.json)")->required();
 
+  CLI::App* ablate = app.add_subcommand(
+      "ablate", "train the experiment with none of the recipe's techniques, each alone, and all; print the table");
+  Overrides ablate_overrides;
+  rg::experiment::AblationOptions ablate_options;
+  add_experiment_options(*ablate, ablate_overrides);
+  ablate->add_option("--jobs", ablate_options.jobs, "variants at once, as separate processes")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  ablate->add_option("--only", ablate_options.only, "only these variants (none, +dropout, ..., all)")->delimiter(',');
+  ablate->add_option("--run-dir", ablate_options.run_dir, "directory (default: runs/ablate-<date-time>)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (fit->parsed()) {
@@ -114,6 +126,12 @@ int main(int argc, char** argv) {
       search_options.worker_command = {std::filesystem::read_symlink("/proc/self/exe").string(), "trial"};
       const auto result = rg::experiment::search(e, search_options);
       return result.results.best() ? 0 : 1;
+    } else if (ablate->parsed()) {
+      const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+      ablate_options.worker_command = {self, "fit", "--verbose", "2"};
+      const auto result = rg::experiment::ablate(resolve(ablate_overrides), ablate_options);
+      for (const auto& row : result.rows)
+        if (!row.error.empty()) return 1;
     } else if (trial->parsed()) {
       rg::experiment::run_trial_directory(trial_dir);
     } else if (preview->parsed()) {

@@ -61,6 +61,7 @@
 #include "regula/tensor/gather.hpp"
 #include "regula/tensor/shape.hpp"
 #include "regula/tensor/tensor.hpp"
+#include "regula/training/ablation.hpp"
 #include "regula/training/class_weight.hpp"
 #include "regula/training/cross_validate.hpp"
 #include "regula/training/experiment.hpp"

@@ -1,6 +1,5 @@
 #include "regula/training/experiment.hpp"
 
-#include <ctime>
 #include <filesystem>
 
 #include "regula/backend/backend.hpp"
@@ -27,12 +26,6 @@ using nlohmann::json;
 const std::vector<std::string> kSections = {"seed",         "threads",   "data",  "model", "compile", "fit",
                                             "augmentation", "callbacks", "search"};
 
-std::string timestamp_dir() {
-  const std::time_t now = std::time(nullptr);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "runs/%Y%m%d-%H%M%S", std::localtime(&now));
-  return buf;
-}
 
 /// `{builtin: seed, conv_dropout: …, dense_dropout: …, activity_l2: …}`: the seed model with
 /// its options (models::SeedModelOptions), so that a search can tune them.
@@ -140,12 +133,14 @@ RunResult run(const json& experiment, const RunOptions& options) {
   // Every section is checked before the data is loaded, so a typo costs no waiting.
   const TrainingPlan plan = plan_training(experiment, options.verbose);
   RunResult result;
-  result.run_dir = options.run_dir.empty() ? timestamp_dir() : options.run_dir;
+  result.run_dir = options.run_dir.empty() ? default_run_dir() : options.run_dir;
   Arrays a = load_arrays(plan.data);
   Training training = train(plan, a, result.run_dir, options.verbose, options.out);
   result.history = std::move(training.history);
 
   if (a.has_test) {
+    if (!training.kept_checkpoint.empty())
+      std::fprintf(options.out, "Testing the kept model: the weights of %s\n", training.kept_checkpoint.c_str());
     result.test = training.model->evaluate(a.x_test, a.y_test, {.batch_size = 256, .verbose = 0});
     std::string line;
     json test_json = json::object();

@@ -86,6 +86,11 @@ std::pair<Tensor, Tensor> read_xy(const ArraySource& s, double rescale) {
 
 }  // namespace
 
+bool has_validation_data(const json& data) {
+  return data.contains("validation") || (data.contains("validation_split") && data["validation_split"].is_number() &&
+                                         data["validation_split"].get<double>() > 0.0);
+}
+
 DataSpec data_spec(const json& data) {
   io::ConfigReader r(data, "experiment: data");
   DataSpec spec;

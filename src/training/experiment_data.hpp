@@ -46,6 +46,9 @@ struct Arrays {
 /// Reads the `data` section; throws ValueError naming the key for anything malformed.
 DataSpec data_spec(const nlohmann::json& data);
 
+/// Whether a `data` section provides validation data (validation_split > 0 or a validation source).
+bool has_validation_data(const nlohmann::json& data);
+
 /// Loads the arrays (IOError naming the file for unreadable data), applies `limit`, `rescale`
 /// and the validation split (Keras's rule: the last fraction, before shuffling).
 Arrays load_arrays(const DataSpec& spec);

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -20,6 +19,7 @@
 #include "regula/io/config_reader.hpp"
 #include "regula/io/yaml.hpp"
 #include "regula/tuning/worker_processes.hpp"
+#include "src/training/experiment_data.hpp"
 #include "src/training/experiment_training.hpp"
 
 namespace regula::experiment {
@@ -126,24 +126,12 @@ std::vector<std::string> logged_quantities(const json& experiment, bool validate
   return names;
 }
 
-bool has_validation_data(const json& experiment) {
-  const json& data = experiment.at("data");
-  return data.contains("validation") || (data.contains("validation_split") && data["validation_split"].is_number() &&
-                                         data["validation_split"].get<double>() > 0.0);
-}
-
 std::string join(const std::vector<std::string>& names) {
   std::string s;
   for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
   return s;
 }
 
-std::string timestamp_dir() {
-  const std::time_t now = std::time(nullptr);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "runs/search-%Y%m%d-%H%M%S", std::localtime(&now));
-  return buf;
-}
 
 /// The last non-empty line of a worker's log (its error message, when it failed).
 std::string last_line(const fs::path& log) {
@@ -345,7 +333,7 @@ SearchSpec search_spec(const json& experiment) {
     throw ValueError(fmt::format("experiment: search.space: the configuration {} does not make a valid experiment: {}",
                                  sample.to_string(), e.what()));
   }
-  const bool validated = spec.cv > 0 || has_validation_data(experiment);
+  const bool validated = spec.cv > 0 || has_validation_data(experiment.at("data"));
   const std::vector<std::string> logged = logged_quantities(experiment, validated);
   if (std::find(logged.begin(), logged.end(), spec.monitor) == logged.end())
     throw ValueError(fmt::format("experiment: search.objective.monitor '{}' is not a quantity fit logs for this "
@@ -366,7 +354,7 @@ SearchRunResult search(const json& experiment, const SearchRunOptions& options) 
   const int threads = options.threads > 0 ? options.threads : experiment.value("threads", num_threads());
   const int thread_share = std::max(1, threads / jobs);
 
-  SearchRunResult result{tuning::Results(spec.direction), options.run_dir.empty() ? timestamp_dir() : options.run_dir, json()};
+  SearchRunResult result{tuning::Results(spec.direction), options.run_dir.empty() ? default_run_dir("search-") : options.run_dir, json()};
   const fs::path run_dir(result.run_dir);
   std::error_code ec;
   fs::create_directories(run_dir / "trials", ec);

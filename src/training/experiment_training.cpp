@@ -4,13 +4,16 @@
 
 #include "src/training/experiment_training.hpp"
 
+#include <ctime>
 #include <filesystem>
 #include <optional>
 
 #include "regula/backend/backend.hpp"
 #include "regula/callbacks/callback_factory.hpp"
 #include "regula/error.hpp"
+#include "regula/callbacks/model_checkpoint.hpp"
 #include "regula/io/atomic_file.hpp"
+#include "regula/io/model_file.hpp"
 #include "regula/io/config_reader.hpp"
 #include "regula/io/yaml.hpp"
 #include "regula/preprocessing/image_data_generator.hpp"
@@ -132,6 +135,13 @@ void check_model_section(const json& section) {
 
 }  // namespace
 
+std::string default_run_dir(const std::string& prefix) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return "runs/" + prefix + stamp;
+}
+
 TrainingPlan plan_training(const json& experiment, int verbose) {
   TrainingPlan plan;
   plan.experiment = experiment;
@@ -174,6 +184,12 @@ Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, 
         augmentation->flow(a.x_train, a.y_train, {.batch_size = fit.batch_size, .shuffle = fit.shuffle}), fit);
   else
     result.history = result.model->fit(a.x_train, a.y_train, fit);
+  for (const auto& callback : callback_objects) {
+    const auto* checkpoint = dynamic_cast<const callbacks::ModelCheckpoint*>(callback.get());
+    if (checkpoint != nullptr && checkpoint->options().save_best_only && !checkpoint->last_saved().empty())
+      result.kept_checkpoint = checkpoint->last_saved();
+  }
+  if (!result.kept_checkpoint.empty()) io::load_weights(*result.model, result.kept_checkpoint);
   io::write_file_atomically((dir / "history.json").string(), history_json(result.history).dump(2) + "\n");
   io::write_file_atomically((dir / "history.csv").string(), history_csv(result.history));
   return result;

@@ -30,10 +30,17 @@ struct TrainingPlan {
 /// progress verbosity unless the fit section sets its own.
 TrainingPlan plan_training(const nlohmann::json& experiment, int verbose);
 
+/// "runs/<prefix><YYYYmmdd-HHMMSS>": the default run directory of a command.
+std::string default_run_dir(const std::string& prefix = "");
+
 /// A trained model and its history.
 struct Training {
+  /// The kept model: the weights of the last file a save_best_only ModelCheckpoint wrote (the
+  /// article loads its best model before the test), else the weights at the end of fit.
   std::unique_ptr<Model> model;
   callbacks::History history;
+  /// The checkpoint whose weights were loaded back (empty: the weights at the end of fit).
+  std::string kept_checkpoint;
 };
 
 /// Trains a new model as `plan` says on the training part of `arrays`, validating on its
@@ -41,7 +48,8 @@ struct Training {
 /// (`experiment.yaml`), the history (`history.json`, `history.csv`) and whatever the callbacks
 /// write (relative file names land in it). With augmentation, the validation and test parts of
 /// `arrays` are standardized as the training batches are. Prints the model summary (verbose > 0)
-/// and a "Training on …" line to `out`.
+/// and a "Training on …" line to `out`. After fit, a save_best_only ModelCheckpoint's last file is
+/// loaded back into the model (see Training::model).
 Training train(const TrainingPlan& plan, Arrays& arrays, const std::string& run_dir, int verbose, std::FILE* out);
 
 }  // namespace regula::experiment

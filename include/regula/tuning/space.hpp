@@ -272,7 +272,8 @@ class Space {
 /// (listing the allowed ones), a badly shaped expression, and everything `Space` refuses.
 Space space_from_json(const nlohmann::json& json);
 
-/// The value quniform/qloguniform produce from `x`: round(x / q) * q.
+/// The value quniform/qloguniform produce from `x`: round(x / q) * q, rounded to 15 significant
+/// digits (so that 14 * 0.05 reads 0.7, not 0.7000000000000001).
 double quantize(double x, double q);
 
 }  // namespace regula::tuning
