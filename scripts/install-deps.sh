@@ -7,11 +7,13 @@ packages=(
   build-essential cmake pkg-config
   libdnnl-dev
   libhdf5-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libstb-dev zlib1g-dev
+  libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
   # Independent readers of regula's files in the tests (HDF5 model files read by h5py and loaded
-  # into the PyTorch seed model), and the PyTorch peer of the benchmarks.
-  python3-h5py python3-numpy python3-torch
+  # into the PyTorch seed model; TensorBoard event files decoded by Python's protobuf with their
+  # CRC-32C checked), and the PyTorch peer of the benchmarks.
+  python3-h5py python3-numpy python3-torch python3-protobuf python3-crc32c
 )
 
 missing=()

@@ -3,11 +3,13 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "regula/callbacks/csv_logger.hpp"
 #include "regula/callbacks/early_stopping.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
 #include "regula/callbacks/reduce_lr_on_plateau.hpp"
+#include "regula/callbacks/tensorboard.hpp"
 #include "regula/callbacks/terminate_on_nan.hpp"
 #include "regula/error.hpp"
 #include "regula/io/config_reader.hpp"
@@ -73,6 +75,24 @@ const std::map<std::string, Factory>& factories() {
          o.save_freq = r.get_string("save_freq", o.save_freq);
          if (r.has("initial_value_threshold")) o.initial_value_threshold = r.get_double("initial_value_threshold", 0.0);
          return std::make_unique<ModelCheckpoint>(in_run_dir(filepath, run_dir), o);
+       }},
+      {"TensorBoard",
+       [](Reader& r, const std::string& run_dir) {
+         TensorBoardOptions o;
+         o.log_dir = in_run_dir(r.get_string("log_dir", o.log_dir), run_dir);
+         o.histogram_freq = static_cast<int>(r.get_int("histogram_freq", o.histogram_freq));
+         o.write_graph = r.get_bool("write_graph", o.write_graph);
+         // update_freq is "epoch", "batch" or a number of batches, as in Keras.
+         if (const std::optional<nlohmann::json> freq = r.get_json("update_freq")) {
+           if (freq->is_string())
+             o.update_freq = freq->get<std::string>();
+           else if (freq->is_number_integer())
+             o.update_freq = freq->get<int64_t>();
+           else
+             throw ValueError(r.where() + ": update_freq=" + freq->dump() +
+                              " is not allowed; allowed: 'epoch', 'batch' or a number of batches >= 1");
+         }
+         return std::make_unique<TensorBoard>(o);
        }},
       {"TerminateOnNaN", [](Reader&, const std::string&) { return std::make_unique<TerminateOnNaN>(); }},
   };

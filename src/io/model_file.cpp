@@ -164,32 +164,6 @@ std::vector<std::pair<const layers::Layer*, const layers::Weight*>> trainable_ow
   return out;
 }
 
-json model_config(const Model& model) {
-  const std::vector<layers::Layer*> all = model.layers();
-  const std::vector<std::vector<layers::Layer*>> inbound_layers = model.inbound_layers();
-  json layers_json = json::array();
-  for (size_t i = 0; i < all.size(); ++i) {
-    const layers::Layer& layer = *all[i];
-    json inbound = json::array();
-    if (!inbound_layers[i].empty()) {
-      json node = json::array();
-      for (const layers::Layer* source : inbound_layers[i])
-        node.push_back(json::array({source->name(), 0, 0, json::object()}));
-      inbound.push_back(node);
-    }
-    layers_json.push_back({{"class_name", layer.class_name()},
-                           {"config", layer.get_config()},
-                           {"name", layer.name()},
-                           {"inbound_nodes", inbound}});
-  }
-  const bool sequential = dynamic_cast<const Sequential*>(&model) != nullptr;
-  json config = {{"name", model.name()},
-                 {"layers", layers_json},
-                 {"input_layers", json::array({json::array({all.front()->name(), 0, 0})})},
-                 {"output_layers", json::array({json::array({all.back()->name(), 0, 0})})}};
-  return {{"class_name", sequential ? "Sequential" : "Functional"}, {"config", config}};
-}
-
 void write_optimizer(Hdf5File& file, const Model& model) {
   optimizers::Optimizer& opt = model.optimizer();
   const std::vector<Tensor*> vars = opt.variables();
@@ -345,6 +319,33 @@ json parse_json_attr(const Hdf5Group& file, const std::string& attr, const std::
 }
 
 }  // namespace
+
+json model_config(const Model& model) {
+  const std::vector<layers::Layer*> all = model.layers();
+  if (all.empty()) throw StateError("model_config: model '" + model.name() + "' has no layers yet");
+  const std::vector<std::vector<layers::Layer*>> inbound_layers = model.inbound_layers();
+  json layers_json = json::array();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const layers::Layer& layer = *all[i];
+    json inbound = json::array();
+    if (!inbound_layers[i].empty()) {
+      json node = json::array();
+      for (const layers::Layer* source : inbound_layers[i])
+        node.push_back(json::array({source->name(), 0, 0, json::object()}));
+      inbound.push_back(node);
+    }
+    layers_json.push_back({{"class_name", layer.class_name()},
+                           {"config", layer.get_config()},
+                           {"name", layer.name()},
+                           {"inbound_nodes", inbound}});
+  }
+  const bool sequential = dynamic_cast<const Sequential*>(&model) != nullptr;
+  json config = {{"name", model.name()},
+                 {"layers", layers_json},
+                 {"input_layers", json::array({json::array({all.front()->name(), 0, 0})})},
+                 {"output_layers", json::array({json::array({all.back()->name(), 0, 0})})}};
+  return {{"class_name", sequential ? "Sequential" : "Functional"}, {"config", config}};
+}
 
 void save_model(const Model& model, const std::string& path, std::optional<int> epoch) {
   check_extension(path, "save_model");

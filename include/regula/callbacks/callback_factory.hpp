@@ -2,8 +2,10 @@
 /// @file
 /// Callbacks from Keras-style configurations, for experiment files:
 /// `{class_name: EarlyStopping, monitor: val_accuracy, patience: 10, mode: max}`.
-/// Option names and defaults are Keras's; file names (CSVLogger's `filename`) that are relative
-/// are taken inside the run directory. An unknown class or option is a ValueError naming `where`.
+/// Option names and defaults are Keras's; paths (CSVLogger's `filename`, ModelCheckpoint's
+/// `filepath`, TensorBoard's `log_dir`) that are relative are taken inside the run directory:
+/// `{class_name: TensorBoard, log_dir: logs, histogram_freq: 0, update_freq: epoch, write_graph: true}`
+/// writes `<run dir>/logs/train` and `<run dir>/logs/validation`. An unknown class or option is a ValueError naming `where`.
 
 #include <memory>
 #include <nlohmann/json.hpp>
