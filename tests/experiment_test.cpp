@@ -200,8 +200,10 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
   EXPECT_NEAR(scores.at("accuracy"), result.test.at("accuracy"), 1e-6);
   EXPECT_NEAR(scores.at("loss"), result.test.at("loss"), 1e-4);
   // log.csv: the default experiment's CSVLogger, whose relative file name lands in the run directory.
-  // best.h5: its ModelCheckpoint (save_best_only on val_accuracy), also inside the run directory.
-  for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json", "log.csv", "best.h5"})
+  // best.h5: its ModelCheckpoint (save_best_only on val_accuracy), also inside the run directory;
+  // logs/train and logs/validation: its TensorBoard callback's event files.
+  for (const char* name : {"experiment.yaml", "history.json", "history.csv", "test.json", "log.csv", "best.h5",
+                           "logs/train", "logs/validation"})
     EXPECT_TRUE(fs::exists(dir_ / "run" / name)) << name;
   // The resolved experiment reads back to the same experiment.
   EXPECT_EQ(rg::io::read_yaml_file((dir_ / "run" / "experiment.yaml").string()), experiment);

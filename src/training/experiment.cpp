@@ -77,7 +77,9 @@ json default_experiment() {
          {"monitor", "val_accuracy"},
          {"save_best_only", true},
          {"mode", "max"}},
-        {{"class_name", "CSVLogger"}, {"filename", "log.csv"}}}},
+        {{"class_name", "CSVLogger"}, {"filename", "log.csv"}},
+        // Seeing it: every run writes TensorBoard logs (DESIGN.md, the run directory).
+        {{"class_name", "TensorBoard"}, {"log_dir", "logs"}}}},
   };
 }
 

@@ -40,7 +40,7 @@ namespace regula::experiment {
 /// augmentation (rotation_range 10, width/height_shift_range 0.1, zoom_range 0.2, horizontal_flip)
 /// and the article's callbacks: EarlyStopping(val_accuracy, patience 10, max), ReduceLROnPlateau(
 /// val_accuracy, factor 0.1, patience 7, min_delta 1e-4, max, verbose 1), ModelCheckpoint(best.h5,
-/// val_accuracy, save_best_only, max), CSVLogger(log.csv).
+/// val_accuracy, save_best_only, max), CSVLogger(log.csv); and TensorBoard(log_dir logs).
 nlohmann::json default_experiment();
 
 /// Reads an experiment file (YAML) and fills omitted keys from the default experiment.
