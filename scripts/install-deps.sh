@@ -12,6 +12,8 @@ packages=(
   # Independent readers of regula's files in the tests (HDF5 model files read by h5py and loaded
   # into the PyTorch seed model), and the PyTorch peer of the benchmarks.
   python3-h5py python3-numpy python3-torch
+  # The learning-curve report's test opens the report in headless Chromium.
+  chromium
 )
 
 missing=()

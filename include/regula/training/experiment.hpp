@@ -19,7 +19,9 @@
 /// training/experiment_search.hpp); `run` trains the experiment as written and ignores it.
 ///
 /// A run writes its run directory: `experiment.yaml` (the resolved experiment), `history.json`,
-/// `history.csv`, `test.json`; and ends by printing `test_loss: … - test_accuracy: …`.
+/// `history.csv`, `test.json`, `evaluation.json` (confusion matrix and class counts,
+/// report/test_evaluation.hpp), `augmentation.png` (when it augments) and the learning-curve report
+/// `report.html` (report/html_report.hpp); and ends by printing `test_loss: … - test_accuracy: …`.
 
 #include <cstdio>
 #include <memory>
