@@ -14,6 +14,8 @@ packages=(
   # into the PyTorch seed model; TensorBoard event files decoded by Python's protobuf with their
   # CRC-32C checked), and the PyTorch peer of the benchmarks.
   python3-h5py python3-numpy python3-torch python3-protobuf python3-crc32c
+  # The learning-curve report's test opens the report in headless Chromium.
+  chromium
 )
 
 missing=()

@@ -51,6 +51,23 @@ class ExperimentDirectoryTest : public ::testing::Test {
     rg::data::write_idx((dir_ / (prefix + "-y.idx")).string(), y, {.type = rg::data::IdxType::uint8, .gzip = true});
   }
 
+  /// Writes two-class IDX sets (200 training images, 60 test images) and an experiment file on
+  /// them, e.yaml: seed 3, the images rescaled to 0..1 (validation_split from the default
+  /// experiment), a softmax layer on the flattened images, Adam at 0.05, then `sections`.
+  /// Returns the file's path.
+  std::string small_experiment(const std::string& sections) {
+    write_images("train", 200, 1);
+    write_images("test", 60, 2);
+    auto files = [&](const std::string& prefix) {
+      return "{x: " + (dir_ / (prefix + "-x.idx")).string() + ", y: " + (dir_ / (prefix + "-y.idx")).string() + "}";
+    };
+    return write("e.yaml", "seed: 3\ndata:\n  dataset: " + files("train") + "\n  test: " + files("test") +
+                               "\n  rescale: 0.00392156862745098\n"
+                               "model: {layers: [{class_name: Flatten}, {class_name: Dense, units: 2, activation: softmax}]}\n"
+                               "compile: {optimizer: {class_name: Adam, learning_rate: 0.05}}\n" +
+                               sections);
+  }
+
   fs::path dir_;
 };
 

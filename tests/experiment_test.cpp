@@ -161,20 +161,8 @@ TEST_F(ExperimentTest, MisspeltLayerOptionIsAnErrorListingTheAllowedOnes) {
 }
 
 TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
-  write_images("train", 200, 1);
-  write_images("test", 60, 2);
-  const std::string file = write("e.yaml", "seed: 3\n"
-                                           "data:\n"
-                                           "  dataset: {x: " + (dir_ / "train-x.idx").string() + ", y: " + (dir_ / "train-y.idx").string() + "}\n"
-                                           "  test: {x: " + (dir_ / "test-x.idx").string() + ", y: " + (dir_ / "test-y.idx").string() + "}\n"
-                                           "  rescale: 0.00392156862745098\n"
-                                           "model:\n"
-                                           "  layers:\n"
-                                           "    - {class_name: Flatten}\n"
-                                           "    - {class_name: Dense, units: 2, activation: softmax}\n"
-                                           "compile: {optimizer: {class_name: Adam, learning_rate: 0.05}}\n"
-                                           "fit: {epochs: 5, batch_size: 20}\n"
-                                           "augmentation: {rotation_range: 5, zoom_range: 0.1}\n");
+  const std::string file = small_experiment("fit: {epochs: 5, batch_size: 20}\n"
+                                            "augmentation: {rotation_range: 5, zoom_range: 0.1}\n");
   const nlohmann::json experiment = rg::experiment::load(file);
   std::FILE* out = std::tmpfile();
   const auto result = rg::experiment::run(experiment, {.run_dir = (dir_ / "run").string(), .verbose = 0, .out = out});

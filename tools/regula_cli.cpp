@@ -6,6 +6,7 @@
 //   regula search experiment.yaml [--jobs N] [--max-trials N] [--run-dir DIR] [--overwrite] ...
 //   regula trial TRIAL_DIR        (one trial of a search, started by `regula search`)
 //   regula ablate [experiment.yaml] [--jobs N] [--only none,all] [--run-dir DIR] ...
+//   regula report RUN_DIR [--out report.html]   (several RUN_DIRs: their validation curves compared)
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "regula/regula.hpp"
 #include "regula/training/ablation.hpp"
+#include "regula/report/html_report.hpp"
 #include "regula/training/experiment.hpp"
 #include "regula/training/experiment_search.hpp"
 
@@ -108,6 +110,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   ablate->add_option("--only", ablate_options.only, "only these variants (none, +dropout, ..., all)")->delimiter(',');
   ablate->add_option("--run-dir", ablate_options.run_dir, "directory (default: runs/ablate-<date-time>)");
+  CLI::App* report = app.add_subcommand(
+      "report", "write a run directory's learning-curve report (HTML); several run directories: their validation curves compared");
+  std::vector<std::string> report_dirs;
+  std::string report_out;
+  report->add_option("run_dir", report_dirs, "run directories written by regula fit")->required();
+  report->add_option("--out", report_out, "HTML file to write (default: RUN_DIR/report.html, or comparison.html for several)");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -134,6 +142,21 @@ int main(int argc, char** argv) {
         if (!row.error.empty()) return 1;
     } else if (trial->parsed()) {
       rg::experiment::run_trial_directory(trial_dir);
+    } else if (report->parsed()) {
+      if (report_dirs.size() == 1) {
+        std::printf("Wrote %s\n", rg::report::write_run_report(report_dirs[0], report_out).c_str());
+      } else {
+        std::vector<rg::report::LabeledRun> runs;
+        for (const std::string& dir : report_dirs) {
+          // The label is the directory's own name ("runs/a/" → "a").
+          const std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
+          const std::string label = (p.has_filename() ? p.filename() : p.parent_path().filename()).string();
+          runs.push_back({label, rg::report::load_run(dir)});
+        }
+        const std::string out = report_out.empty() ? "comparison.html" : report_out;
+        rg::report::write_comparison_report(runs, out);
+        std::printf("Wrote %s: %zu runs compared\n", out.c_str(), runs.size());
+      }
     } else if (preview->parsed()) {
       rg::experiment::write_augmentation_preview(resolve(preview_overrides), preview_path, preview_samples, preview_options);
       std::printf("Wrote %s: %lld images, each followed by %lld augmentations\n", preview_path.c_str(),

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "regula/backend/backend.hpp"
+#include "regula/datasets/fashion_mnist.hpp"
 #include "regula/error.hpp"
 #include "regula/io/atomic_file.hpp"
 #include "regula/io/config_reader.hpp"
@@ -13,6 +14,9 @@
 #include "regula/model/sequential.hpp"
 #include "regula/preprocessing/image_data_generator.hpp"
 #include "regula/preprocessing/image_data_generator_config.hpp"
+#include "regula/report/augmentation_grid.hpp"
+#include "regula/report/html_report.hpp"
+#include "regula/report/test_evaluation.hpp"
 #include "regula/utils/random.hpp"
 #include "src/training/experiment_data.hpp"
 #include "src/training/experiment_training.hpp"
@@ -153,6 +157,15 @@ RunResult run(const json& experiment, const RunOptions& options) {
     std::fprintf(options.out, "%s\n", line.c_str());
     io::write_file_atomically((fs::path(result.run_dir) / "test.json").string(), test_json.dump(2) + "\n");
   }
+  // The learning-curve report and what it shows beyond the history: classes, augmentation.
+  const fs::path dir(result.run_dir);
+  report::write_test_evaluation(
+      (dir / "evaluation.json").string(), *training.model,
+      {.y_train = &a.y_train, .y_validation = a.has_validation ? &a.y_val : nullptr, .x_test = a.has_test ? &a.x_test : nullptr,
+       .y_test = a.has_test ? &a.y_test : nullptr,
+       .class_names = plan.data.dataset == "fashion_mnist" ? datasets::fashion_mnist::class_names() : std::vector<std::string>{}});
+  report::write_augmentation_grid((dir / "augmentation.png").string(), experiment.value("augmentation", json()), a.x_train);
+  std::fprintf(options.out, "Report: %s\n", report::write_run_report(result.run_dir).c_str());
   std::fprintf(options.out, "Run directory: %s\n", result.run_dir.c_str());
   std::fflush(options.out);
   return result;

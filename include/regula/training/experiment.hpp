@@ -19,9 +19,11 @@
 /// training/experiment_search.hpp); `run` trains the experiment as written and ignores it.
 ///
 /// A run writes its run directory: `experiment.yaml` (the resolved experiment), `history.json`,
-/// `history.csv`, `test.json`; and ends by printing `test_loss: … - test_accuracy: …`. The test
-/// set is evaluated on the kept model: the last file a save_best_only ModelCheckpoint wrote,
-/// loaded back as the article does (`load_model('best.h5')`), else the model as fit left it.
+/// `history.csv`, `test.json`, `evaluation.json` (confusion matrix and class counts,
+/// report/test_evaluation.hpp), `augmentation.png` (when it augments) and the learning-curve report
+/// `report.html` (report/html_report.hpp); and ends by printing `test_loss: … - test_accuracy: …`.
+/// The test set is evaluated on the kept model: the last file a save_best_only ModelCheckpoint
+/// wrote, loaded back as the article does (`load_model('best.h5')`), else the model as fit left it.
 
 #include <cstdio>
 #include <memory>
