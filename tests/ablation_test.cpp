@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "experiment_fixture.hpp"
 #include "regula/error.hpp"
@@ -128,6 +129,10 @@ TEST_F(AblationTest, AblateRunsTheVariantsAndTabulatesThem) {
   const std::string table = rg::experiment::ablation_table(result.rows);
   EXPECT_NE(table.find("| +best checkpoint | "), std::string::npos) << table;
   EXPECT_TRUE(fs::exists(dir_ / "ablate" / "ablation.md"));
+  // The overlaid curves: one report naming every variant.
+  std::ifstream html(dir_ / "ablate" / "ablation.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  for (const auto& row : result.rows) EXPECT_NE(page.find(row.label), std::string::npos) << row.label;
 }
 
 TEST_F(AblationTest, BadAblationsAreRefusedBeforeAnythingRuns) {

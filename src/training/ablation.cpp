@@ -15,6 +15,8 @@
 #include "regula/error.hpp"
 #include "regula/io/atomic_file.hpp"
 #include "regula/io/yaml.hpp"
+#include "regula/report/html_report.hpp"
+#include "regula/report/run_data.hpp"
 #include "regula/training/experiment.hpp"
 #include "regula/tuning/worker_processes.hpp"
 #include "src/training/experiment_data.hpp"
@@ -270,6 +272,11 @@ AblationResult ablate(const json& experiment, const AblationOptions& options) {
   result.rows = rows;
   const std::string table = ablation_table(rows);
   io::write_file_atomically((root / "ablation.md").string(), table);
+  // The variants' validation curves overlaid, with the table, in one report.
+  std::vector<report::LabeledRun> runs;
+  for (const AblationRow& row : rows)
+    if (row.error.empty()) runs.push_back({row.label, report::load_run(row.run_dir)});
+  if (!runs.empty()) report::write_comparison_report(runs, (root / "ablation.html").string());
   if (options.verbose > 0) {
     std::fprintf(options.out, "\n%s", table.c_str());
     std::fflush(options.out);

@@ -24,7 +24,9 @@
 /// Each variant is an ordinary run (`experiment::run`, its own run directory under the ablation's)
 /// whose test accuracy is that of its kept model (the best checkpoint when that technique is on).
 /// The table: final and best validation accuracy, test accuracy of the kept model, the
-/// generalization gap (training minus validation accuracy at the last epoch) and the epochs run.
+/// generalization gap (training minus validation accuracy at the last epoch) and the epochs run,
+/// written to RUN_DIR/ablation.md; the variants' validation curves, overlaid, go to
+/// RUN_DIR/ablation.html (report::write_comparison_report).
 
 #include <cstdio>
 #include <optional>
