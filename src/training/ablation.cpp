@@ -253,8 +253,7 @@ AblationResult ablate(const json& experiment, const AblationOptions& options) {
     }
   } else {
     tuning::WorkerProcesses workers(jobs);
-    const std::map<std::string, std::string> environment = {{"OMP_NUM_THREADS", std::to_string(thread_share)},
-                                                            {"REGULA_NUM_THREADS", std::to_string(thread_share)}};
+    const std::map<std::string, std::string> environment = tuning::thread_environment(thread_share);
     size_t next = 0;
     while (next < variants.size() || workers.running() > 0) {
       while (next < variants.size() && !workers.full()) {

@@ -220,8 +220,7 @@ class TrialDriver {
 
   void run_as_processes() {
     tuning::WorkerProcesses workers(jobs_);
-    const std::map<std::string, std::string> environment = {{"OMP_NUM_THREADS", std::to_string(thread_share_)},
-                                                             {"REGULA_NUM_THREADS", std::to_string(thread_share_)}};
+    const std::map<std::string, std::string> environment = tuning::thread_environment(thread_share_);
     for (;;) {
       while (!workers.full()) {
         const std::vector<tuning::Suggestion> next = search_.ask(1);

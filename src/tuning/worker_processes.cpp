@@ -47,6 +47,10 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 
 }  // namespace
 
+std::map<std::string, std::string> thread_environment(int threads) {
+  return {{"OMP_NUM_THREADS", std::to_string(threads)}, {"REGULA_NUM_THREADS", std::to_string(threads)}};
+}
+
 std::string WorkerExit::describe() const {
   if (signal != 0) return fmt::format("killed by signal {} ({})", signal, strsignal(signal));
   return fmt::format("exit status {}", exit_status);

@@ -34,6 +34,9 @@ struct WorkerExit {
   std::string describe() const;
 };
 
+/// The environment that gives a worker `threads` threads (OMP_NUM_THREADS, REGULA_NUM_THREADS).
+std::map<std::string, std::string> thread_environment(int threads);
+
 class WorkerProcesses {
  public:
   /// At most `capacity` (>= 1) workers at once; ValueError otherwise.
