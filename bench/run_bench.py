@@ -2,6 +2,7 @@
 """Benchmarks regula's seed model against the PyTorch peer and appends the result to RESULTS.md.
 
     python3 bench/run_bench.py [--rounds 3] [--epoch-rounds 2] [--threads 2] [--quick] [--epochs-check]
+                               [--baseline OTHER/regula-bench-seed]
 
 One command, one report. Builds regula-bench-seed and regula-bench-layers (Release, in
 build-bench), then, alternating regula and the peer (../shared/peers/pytorch_seed_model.py relative
@@ -18,7 +19,9 @@ to the repository root) so that neither always gets the quieter machine:
 4. the augmentation's own throughput (one thread).
 
 Prints the Markdown report and appends it, with machine, date, commit and command, to
-bench/RESULTS.md. --quick skips the epochs (part 2). Standard library only: the peer runs under its
+bench/RESULTS.md. --quick skips the epochs (part 2). --baseline runs another build's
+regula-bench-seed (e.g. the commit before a change) in the same alternating rounds of part 1 and
+adds an A/B table: this build / the baseline. Standard library only: the peer runs under its
 own interpreter (--python).
 """
 import argparse, datetime, json, os, shlex, statistics, subprocess, sys, tempfile
@@ -58,6 +61,8 @@ def parse_args():
     p.add_argument("--no-build", action="store_true", help="use the existing build")
     p.add_argument("--results", default=os.path.join(REPO, "bench", "RESULTS.md"))
     p.add_argument("--no-append", action="store_true", help="print the report only")
+    p.add_argument("--baseline", help="another build's regula-bench-seed, run A/B in the step rounds")
+    p.add_argument("--baseline-label", default="baseline", help="what the baseline is (e.g. its commit)")
     return p.parse_args()
 
 
@@ -140,6 +145,8 @@ def run_steps(args, bench, peer_ok):
             jobs = [(f"regula@{t}", [os.path.join(bench, "regula-bench-seed"), "--threads", str(t)] + common)]
             if peer_ok:
                 jobs.append((f"peer@{t}", [args.python, args.peer, "--threads", str(t)] + common))
+            if args.baseline:
+                jobs.append((f"baseline@{t}", [args.baseline, "--threads", str(t)] + common))
             for name, cmd in alternate(jobs, r):
                 lines, rss = run_measured(cmd)
                 entry = samples.setdefault(name, {"train": [], "predict": [], "rss": []})
@@ -172,6 +179,18 @@ def steps_table(samples, threads):
             target = verdict(a, TARGETS["scaling"]) if key == "train" else ""
             rows.append(f"| {label} speed-up 1→{threads} threads | {fmt(a, 2)} | {fmt(b, 2)} | {fmt(ratio(a, b), 2)} | "
                         f"{target} |")
+    return "\n".join(rows)
+
+
+def baseline_table(samples, threads, label):
+    """This build against the baseline build, from the same alternating rounds."""
+    rows = [f"| metric | this build | {label} | ratio this/{label} |", "| --- | ---: | ---: | ---: |"]
+    for t in [threads] + ([1] if threads != 1 else []):
+        unit = f"{t} thread{'s' if t > 1 else ''}"
+        for key, what in (("train", "training samples/s"), ("predict", "inference samples/s")):
+            a = median(samples.get(f"regula@{t}", {}).get(key, []))
+            b = median(samples.get(f"baseline@{t}", {}).get(key, []))
+            rows.append(f"| {what}, {unit} | {fmt(a)} | {fmt(b)} | {fmt(ratio(a, b), 3)} |")
     return "\n".join(rows)
 
 
@@ -362,6 +381,9 @@ def main():
              f"- peer: {peer_note}", "",
              f"### Steps (one fixed batch of {args.batch}, medians of {args.rounds} rounds)", "",
              steps_table(steps, args.threads), ""]
+    if args.baseline:
+        parts += [f"### A/B against {args.baseline_label} (same rounds, alternating; medians)", "",
+                  baseline_table(steps, args.threads, args.baseline_label), ""]
     if epochs:
         parts += [f"### Epochs ({args.threads} threads, medians of {args.epoch_rounds} rounds; augmentation: the "
                   "article's ImageDataGenerator through `flow`, one prefetch worker)", "", epochs_table(*epochs), ""]

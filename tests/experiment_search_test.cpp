@@ -130,10 +130,10 @@ TEST_F(ExperimentSearchTest, TheSearchSectionIsCheckedBeforeAnythingRuns) {
   no_validation["search"]["cv"] = 2;  // the held-out folds are the validation data
   EXPECT_NO_THROW(rg::experiment::search_spec(no_validation));
   // Mode auto follows Keras's rule: names with "acc" are maximised, others minimised.
-  EXPECT_EQ(rg::experiment::search_spec(e).direction, "min");
+  EXPECT_EQ(rg::experiment::search_spec(e).direction, rg::Direction::kMin);
   json acc = e;
   acc["search"]["objective"] = "val_accuracy";
-  EXPECT_EQ(rg::experiment::search_spec(acc).direction, "max");
+  EXPECT_EQ(rg::experiment::search_spec(acc).direction, rg::Direction::kMax);
   EXPECT_EQ(rg::experiment::search_spec(acc).max_trials, 10);  // KerasTuner's default budget
   EXPECT_EQ(rg::experiment::search_spec(acc).algorithm, "tpe");
 }

@@ -172,12 +172,12 @@ TEST(ReportEvents, EarlyStoppingAndKeptEpochsFollowTheCallbacksRules) {
   ASSERT_EQ(events.kept.size(), 2u);
   EXPECT_EQ(events.kept[0].by, "EarlyStopping");
   EXPECT_EQ(events.kept[0].epoch, 1);
-  EXPECT_EQ(events.kept[0].mode, "min");
+  EXPECT_EQ(events.kept[0].mode, rg::Direction::kMin);
   // ModelCheckpoint saves on strict improvement only: the tie at index 2 does not replace index 1.
   EXPECT_EQ(events.kept[1].by, "ModelCheckpoint");
   EXPECT_EQ(events.kept[1].epoch, 1);
   EXPECT_EQ(events.kept[1].file, "best.h5");
-  EXPECT_EQ(events.kept[1].mode, "max");
+  EXPECT_EQ(events.kept[1].mode, rg::Direction::kMax);
 
   // A longer patience would not have stopped: fewer epochs than planned is an interrupted run.
   const auto patient = rp::find_training_events(

@@ -66,7 +66,7 @@ std::vector<std::string> rows(const Results& results) {
 // earliest on ties; the summary lists the best trials first with their parameters and fold scores;
 // the table shows failed trials with their error.
 TEST(TuningResults, BestSummaryAndTable) {
-  Results results("max");
+  Results results(Direction::kMax);
   const auto trial = [](int64_t n, double score, const std::string& lr) {
     Trial t;
     t.number = n;
@@ -102,11 +102,14 @@ TEST(TuningResults, BestSummaryAndTable) {
   const std::string table = results.to_table();
   EXPECT_NE(table.find("0001   failed"), std::string::npos) << table;
   EXPECT_NE(table.find("error: out of memory"), std::string::npos) << table;
-  Results low("min");
+  Results low(Direction::kMin);
   low.add(trial(0, 0.5, "a"));
   low.add(trial(1, 0.2, "b"));
   EXPECT_EQ(low.best()->number, 1);
-  expect_error<ValueError>([] { Results("lowest"); }, {"'lowest'", "\"min\" or \"max\""});
+  // Files and messages spell the direction "min" or "max"; anything else is refused where it is read.
+  expect_error<ValueError>([] { parse_direction("lowest", "search"); }, {"search", "'lowest'", "\"min\" or \"max\""});
+  EXPECT_EQ(parse_direction("max", "search"), Direction::kMax);
+  EXPECT_STREQ(direction_name(Direction::kMin), "min");
 }
 
 // Rule: the CSV has one column per parameter ever seen (first-seen order), empty cells for inactive
@@ -164,7 +167,7 @@ TEST(TuningResults, FilesAreWrittenAfterEveryTrialAndRoundTrip) {
   EXPECT_EQ(file["space"], conditional_space().to_json());
   EXPECT_TRUE(file["trials"][3]["score"].is_null());
   EXPECT_EQ(file["trials"][3]["error"], "diverged at epoch 2");
-  const Results loaded = Results::load(json_path, conditional_space(), "min");
+  const Results loaded = Results::load(json_path, conditional_space(), Direction::kMin);
   ASSERT_EQ(loaded.size(), 10u);
   EXPECT_EQ(rows(loaded), rows(search.results()));
   for (size_t i = 0; i < 10; ++i) {
@@ -339,7 +342,7 @@ TEST(TuningResults, CorruptedFilesAreRefusedAndLeftAlone) {
   const std::string path = dir.file("truncated.json");
   RandomSearch fresh(conditional_space(), {.max_trials = 3, .seed = 1, .results_file = path, .overwrite = true});
   fresh.run(objective);
-  EXPECT_EQ(Results::load(path, conditional_space(), "min").size(), 3u);
+  EXPECT_EQ(Results::load(path, conditional_space(), Direction::kMin).size(), 3u);
 }
 
 // Rule: files are written through a temporary file renamed over the target; a path that cannot be
@@ -353,7 +356,7 @@ TEST(TuningResults, AtomicWrites) {
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
   const std::string bad = dir.file("missing/dir/out.json");
   expect_error<IOError>([&] { write_file_atomically(bad, "x"); }, {bad});
-  expect_error<IOError>([&] { Results::load(dir.file("absent.json"), conditional_space(), "min"); },
+  expect_error<IOError>([&] { Results::load(dir.file("absent.json"), conditional_space(), Direction::kMin); },
                         {"absent.json", "cannot open"});
 }
 

@@ -295,8 +295,8 @@ TEST(TuningTPE, ConditionalSpaces) {
 // trials of TPE minimising f with the same seed.
 TEST(TuningTPE, MaximisingIsMinimisingTheNegation) {
   const Space space({hp::uniform("x", -10, 10), hp::uniform("y", -10, 10)});
-  TPE low(space, {.max_trials = 40, .direction = "min", .seed = 3});
-  TPE high(space, {.max_trials = 40, .direction = "max", .seed = 3});
+  TPE low(space, {.max_trials = 40, .direction = Direction::kMin, .seed = 3});
+  TPE high(space, {.max_trials = 40, .direction = Direction::kMax, .seed = 3});
   low.run([](const Params& p, const TrialContext&) { return TrialOutcome{.score = shifted_quadratic(p)}; });
   high.run([](const Params& p, const TrialContext&) { return TrialOutcome{.score = -shifted_quadratic(p)}; });
   for (size_t i = 0; i < 40; ++i) EXPECT_EQ(low.results().trials()[i].params, high.results().trials()[i].params) << i;

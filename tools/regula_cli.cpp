@@ -122,12 +122,7 @@ int main(int argc, char** argv) {
     if (fit->parsed()) {
       rg::experiment::run(resolve(fit_overrides), {.run_dir = run_dir, .verbose = verbose});
     } else if (summary->parsed()) {
-      const nlohmann::json e = resolve(summary_overrides);
-      rg::set_random_seed(e.value("seed", 1));
-      const auto& model = e.at("model");
-      std::vector<int64_t> input = {28, 28, 1};
-      if (model.is_object() && model.contains("input_shape")) input = model["input_shape"].get<std::vector<int64_t>>();
-      rg::experiment::build_model(model, rg::Shape(input))->summary();
+      rg::experiment::summary_model(resolve(summary_overrides))->summary();
     } else if (search->parsed()) {
       nlohmann::json e = resolve(search_overrides);
       if (max_trials >= 0 && e.contains("search") && e["search"].is_object()) e["search"]["max_trials"] = max_trials;
@@ -146,16 +141,8 @@ int main(int argc, char** argv) {
       if (report_dirs.size() == 1) {
         std::printf("Wrote %s\n", rg::report::write_run_report(report_dirs[0], report_out).c_str());
       } else {
-        std::vector<rg::report::LabeledRun> runs;
-        for (const std::string& dir : report_dirs) {
-          // The label is the directory's own name ("runs/a/" → "a").
-          const std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
-          const std::string label = (p.has_filename() ? p.filename() : p.parent_path().filename()).string();
-          runs.push_back({label, rg::report::load_run(dir)});
-        }
-        const std::string out = report_out.empty() ? "comparison.html" : report_out;
-        rg::report::write_comparison_report(runs, out);
-        std::printf("Wrote %s: %zu runs compared\n", out.c_str(), runs.size());
+        const std::string out = rg::report::write_comparison_report(report_dirs, report_out);
+        std::printf("Wrote %s: %zu runs compared\n", out.c_str(), report_dirs.size());
       }
     } else if (preview->parsed()) {
       rg::experiment::write_augmentation_preview(resolve(preview_overrides), preview_path, preview_samples, preview_options);

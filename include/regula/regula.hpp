@@ -23,6 +23,7 @@
 #include "regula/data/kfold.hpp"
 #include "regula/data/split.hpp"
 #include "regula/datasets/fashion_mnist.hpp"
+#include "regula/distributed/communicator.hpp"
 #include "regula/constraints/constraint.hpp"
 #include "regula/error.hpp"
 #include "regula/io/atomic_file.hpp"

@@ -9,4 +9,10 @@ Model& Callback::model() const {
   return *model_;
 }
 
+void Callback::set_state(const SavedState& state) {
+  if (!state.empty())
+    throw ValueError("Callback::set_state: this callback keeps no state, but the saved state has entries; "
+                     "were the callbacks given in another order than when the state was saved?");
+}
+
 }  // namespace regula::callbacks

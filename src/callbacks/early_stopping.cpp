@@ -68,6 +68,33 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
   }
 }
 
+SavedState EarlyStopping::state() const {
+  SavedState s;
+  s.numbers = {{"wait", wait_}, {"stopped_epoch", stopped_epoch_}, {"best_epoch", best_epoch_}, {"best", best_},
+               {"warned", monitor_.warned() ? 1.0 : 0.0}, {"best_weights", has_best_weights_ ? static_cast<double>(best_weights_.size()) : -1.0}};
+  for (size_t i = 0; i < best_weights_.size(); ++i) s.tensors["best_weights/" + std::to_string(i)] = best_weights_[i].clone();
+  return s;
+}
+
+void EarlyStopping::set_state(const SavedState& s) {
+  const char* owner = "EarlyStopping::set_state";
+  const double kept = s.number(owner, "best_weights");
+  std::vector<Tensor> weights;
+  for (int64_t i = 0; i < static_cast<int64_t>(kept); ++i) weights.push_back(s.tensor(owner, "best_weights/" + std::to_string(i)).clone());
+  const int wait = static_cast<int>(s.number(owner, "wait"));
+  const int stopped = static_cast<int>(s.number(owner, "stopped_epoch"));
+  const int best_epoch = static_cast<int>(s.number(owner, "best_epoch"));
+  const double best = s.number(owner, "best");
+  const bool warned = s.number(owner, "warned") != 0.0;
+  wait_ = wait;
+  stopped_epoch_ = stopped;
+  best_epoch_ = best_epoch;
+  best_ = best;
+  monitor_.set_warned(warned);
+  has_best_weights_ = kept >= 0.0;
+  best_weights_ = std::move(weights);
+}
+
 void EarlyStopping::on_train_end(Logs&) {
   if (stopped_epoch_ > 0 && options_.verbose > 0) std::printf("Epoch %d: early stopping\n", stopped_epoch_ + 1);
   // Keras 3 restores at train end whenever best weights were kept, stopped early or not.

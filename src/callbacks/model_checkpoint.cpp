@@ -153,4 +153,23 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   last_saved_ = path;
 }
 
+SavedState ModelCheckpoint::state() const {
+  SavedState s;
+  s.numbers = {{"best", best_}, {"warned", warned_ ? 1.0 : 0.0}, {"monitor_warned", monitor_.warned() ? 1.0 : 0.0}};
+  s.texts = {{"last_saved", last_saved_}};
+  return s;
+}
+
+void ModelCheckpoint::set_state(const SavedState& s) {
+  const char* owner = "ModelCheckpoint::set_state";
+  const double best = s.number(owner, "best");
+  const bool warned = s.number(owner, "warned") != 0.0;
+  const bool monitor_warned = s.number(owner, "monitor_warned") != 0.0;
+  std::string last = s.text(owner, "last_saved");
+  best_ = best;
+  warned_ = warned;
+  monitor_.set_warned(monitor_warned);
+  last_saved_ = std::move(last);
+}
+
 }  // namespace regula::callbacks

@@ -44,6 +44,24 @@ void ReduceLROnPlateau::on_train_begin(Logs&) {
   wait_ = 0;
 }
 
+SavedState ReduceLROnPlateau::state() const {
+  SavedState s;
+  s.numbers = {{"wait", wait_}, {"cooldown_counter", cooldown_counter_}, {"best", best_}, {"warned", monitor_.warned() ? 1.0 : 0.0}};
+  return s;
+}
+
+void ReduceLROnPlateau::set_state(const SavedState& s) {
+  const char* owner = "ReduceLROnPlateau::set_state";
+  const int wait = static_cast<int>(s.number(owner, "wait"));
+  const int cooldown = static_cast<int>(s.number(owner, "cooldown_counter"));
+  const double best = s.number(owner, "best");
+  const bool warned = s.number(owner, "warned") != 0.0;
+  wait_ = wait;
+  cooldown_counter_ = cooldown;
+  best_ = best;
+  monitor_.set_warned(warned);
+}
+
 void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
   optimizers::Optimizer& optimizer = model().optimizer();
   // Written before any reduction, so History shows the rate the epoch was trained with.

@@ -53,6 +53,16 @@ void TensorBoard::close_writers() {
   if (validation) validation->close();
 }
 
+SavedState TensorBoard::state() const {
+  SavedState s;
+  s.numbers = {{"global_train_batch", static_cast<double>(global_train_batch_)}};
+  return s;
+}
+
+void TensorBoard::set_state(const SavedState& s) {
+  global_train_batch_ = static_cast<int64_t>(s.number("TensorBoard::set_state", "global_train_batch"));
+}
+
 void TensorBoard::on_train_begin(Logs&) {
   // Keras opens new writers for every fit (set_model resets them).
   train_.reset();

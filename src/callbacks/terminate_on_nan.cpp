@@ -19,4 +19,12 @@ void TerminateOnNaN::on_train_batch_end(int64_t batch, Logs& logs) {
   }
 }
 
+SavedState TerminateOnNaN::state() const {
+  SavedState s;
+  s.numbers = {{"terminated", terminated_ ? 1.0 : 0.0}};
+  return s;
+}
+
+void TerminateOnNaN::set_state(const SavedState& s) { terminated_ = s.number("TerminateOnNaN::set_state", "terminated") != 0.0; }
+
 }  // namespace regula::callbacks

@@ -3,7 +3,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -17,9 +16,9 @@
 #include <optional>
 #include <system_error>
 
-#include <unistd.h>
 
 #include "regula/error.hpp"
+#include "regula/io/atomic_file.hpp"
 
 namespace regula::data {
 namespace {
@@ -281,31 +280,6 @@ std::string index_string(const Shape& shape, int64_t flat) {
     flat /= shape[a];
   }
   return dims_string(idx);
-}
-
-// Writes to a temporary file next to `path` and renames it into place, so a reader never sees a
-// half-written file and a failed write leaves any previous file intact.
-void write_atomically(const std::string& path, std::span<const uint8_t> bytes) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw IOError("cannot write '" + path + "': cannot create '" + tmp + "': " + errno_text(errno));
-  bool ok = bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  int err = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  std::error_code ec;
-  if (!ok) {
-    fs::remove(tmp, ec);
-    throw IOError("cannot write '" + path + "': " + errno_text(err));
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw IOError("cannot write '" + path + "': renaming the temporary file failed: " + ec.message());
-  }
 }
 
 std::vector<uint8_t> gzip_compress(std::span<const uint8_t> bytes, const std::string& path) {
@@ -619,13 +593,13 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
 
 void write_file_bytes(const std::string& path, std::span<const uint8_t> bytes, bool gzip) {
   if (!gzip) {
-    write_atomically(path, bytes);
+    io::write_file_atomically(path, bytes);
     return;
   }
   if (bytes.size() > std::numeric_limits<uInt>::max() / 2)
     throw ValueError("write_file_bytes('" + path + "'): " + std::to_string(bytes.size()) +
                      " bytes is more than one gzip call here compresses (2 GiB)");
-  write_atomically(path, gzip_compress(bytes, path));
+  io::write_file_atomically(path, gzip_compress(bytes, path));
 }
 
 // ---------------------------------------------------------------------------------------------

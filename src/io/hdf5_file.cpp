@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <mutex>
 
 #include "regula/error.hpp"
@@ -120,6 +121,55 @@ int64_t Hdf5Group::read_int64(const std::string& name) const {
   if (H5Dread(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0)
     fail(child_path(name), "cannot read dataset (file truncated or corrupt?)");
   return value;
+}
+
+namespace {
+
+template <class T>
+void write_array(hid_t parent, const std::string& name, const std::vector<T>& values, hid_t file_type,
+                 hid_t memory_type, const std::function<void(const std::string&)>& fail) {
+  const hsize_t n = values.size();
+  Hdf5Handle space(H5Screate_simple(1, &n, nullptr));
+  Hdf5Handle lcpl = intermediate_groups();
+  Hdf5Handle ds(H5Dcreate2(parent, name.c_str(), file_type, space.id(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!ds.valid() || (n > 0 && H5Dwrite(ds.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0))
+    fail("cannot write dataset");
+}
+
+}  // namespace
+
+void Hdf5Group::write_int64_array(const std::string& name, const std::vector<int64_t>& values) {
+  write_array(handle_.id(), name, values, H5T_STD_I64LE, H5T_NATIVE_INT64,
+              [&](const std::string& what) { fail(child_path(name), what); });
+}
+
+void Hdf5Group::write_float64_array(const std::string& name, const std::vector<double>& values) {
+  write_array(handle_.id(), name, values, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+              [&](const std::string& what) { fail(child_path(name), what); });
+}
+
+std::vector<int64_t> Hdf5Group::read_int64_array(const std::string& name) const {
+  const Shape shape = dataset_shape(name);
+  if (shape.rank() != 1) fail(child_path(name), "expected a one-dimensional dataset, found shape " + shape.to_string());
+  Hdf5Handle ds(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT));
+  Hdf5Handle type(H5Dget_type(ds.id()));
+  if (H5Tget_class(type.id()) != H5T_INTEGER) fail(child_path(name), "expected an integer dataset");
+  std::vector<int64_t> out(static_cast<size_t>(shape[0]));
+  if (!out.empty() && H5Dread(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    fail(child_path(name), "cannot read dataset (file truncated or corrupt?)");
+  return out;
+}
+
+std::vector<double> Hdf5Group::read_float64_array(const std::string& name) const {
+  const Shape shape = dataset_shape(name);
+  if (shape.rank() != 1) fail(child_path(name), "expected a one-dimensional dataset, found shape " + shape.to_string());
+  Hdf5Handle ds(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT));
+  Hdf5Handle type(H5Dget_type(ds.id()));
+  if (H5Tget_class(type.id()) != H5T_FLOAT) fail(child_path(name), "expected a floating-point dataset");
+  std::vector<double> out(static_cast<size_t>(shape[0]));
+  if (!out.empty() && H5Dread(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    fail(child_path(name), "cannot read dataset (file truncated or corrupt?)");
+  return out;
 }
 
 Shape Hdf5Group::dataset_shape(const std::string& name) const {

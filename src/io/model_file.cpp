@@ -1,11 +1,10 @@
 #include "regula/io/model_file.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <map>
 
 #include "regula/error.hpp"
+#include "regula/io/atomic_file.hpp"
 #include "regula/io/hdf5_file.hpp"
 #include "regula/layers/input.hpp"
 #include "regula/layers/layer_factory.hpp"
@@ -26,25 +25,17 @@ void check_extension(const std::string& path, const char* what) {
                      "' has an unsupported extension; allowed: .h5, .hdf5, .weights.h5 (Keras's legacy HDF5 format)");
 }
 
-// Writes through a temporary file renamed into place, so readers never see a partial file.
+// Writes a model file through a temporary file renamed into place, so readers never see a partial file.
 template <class Fn>
-void write_atomically(const std::string& path, Fn&& fill) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  try {
+void write_model_file(const std::string& path, Fn&& fill) {
+  io::write_atomically(path, [&](const std::string& tmp) {
     Hdf5File file = Hdf5File::create(tmp);
     file.set_attr("regula_format_version", std::string(kModelFormatVersion));
     file.set_attr("keras_version", std::string("3.0.0-regula"));
     file.set_attr("backend", std::string("regula"));
     fill(file);
     file.close();
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IOError(path + ": cannot rename the temporary file " + tmp + " into place");
-  }
+  });
 }
 
 Hdf5File open_checked(const std::string& path) {
@@ -148,14 +139,6 @@ std::vector<std::string> slot_kinds(const optimizers::Optimizer& opt, size_t cou
   return kinds;
 }
 
-std::vector<layers::Weight*> trainable_in_order(const Model& model) {
-  std::vector<layers::Weight*> out;
-  for (layers::Layer* layer : model.layers())
-    for (layers::Weight& w : layer->weights())
-      if (w.trainable) out.push_back(&w);
-  return out;
-}
-
 std::vector<std::pair<const layers::Layer*, const layers::Weight*>> trainable_owners(const Model& model) {
   std::vector<std::pair<const layers::Layer*, const layers::Weight*>> out;
   for (const layers::Layer* layer : model.layers())
@@ -190,7 +173,7 @@ void read_optimizer(const Hdf5File& file, Model& model, const std::string& path)
   const Hdf5Group g = file.group("optimizer_weights");
   const std::vector<std::string> names = g.attr_strings("weight_names");
   optimizers::Optimizer& opt = model.optimizer();
-  opt.build_for(trainable_in_order(model));
+  opt.build_for(model.trainable_weights());
   const std::vector<Tensor*> vars = opt.variables();
   if (names.size() != vars.size() + 1)
     throw ShapeError(path + ": the file has " + std::to_string(names.size()) + " optimizer weights but " +
@@ -351,7 +334,7 @@ void save_model(const Model& model, const std::string& path, std::optional<int> 
   check_extension(path, "save_model");
   if (model.layers().empty()) throw StateError("save_model: model '" + model.name() + "' has no layers yet");
   const json config = model_config(model);
-  write_atomically(path, [&](Hdf5File& file) {
+  write_model_file(path, [&](Hdf5File& file) {
     file.set_attr("model_config", config.dump());
     if (epoch) file.set_attr("epoch", std::to_string(*epoch));
     {
@@ -397,7 +380,7 @@ std::unique_ptr<Model> load_model(const std::string& path) {
 void save_weights(const Model& model, const std::string& path) {
   check_extension(path, "save_weights");
   if (model.layers().empty()) throw StateError("save_weights: model '" + model.name() + "' has no layers yet");
-  write_atomically(path, [&](Hdf5File& file) { write_layer_weights(file, model); });
+  write_model_file(path, [&](Hdf5File& file) { write_layer_weights(file, model); });
 }
 
 void load_weights(Model& model, const std::string& path) {

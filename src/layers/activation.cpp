@@ -28,6 +28,16 @@ void Activation::backward(const std::vector<const Tensor*>& inputs, const Tensor
     activation_backward(kind_, *inputs[0], output, grad_output, *grad_inputs[0]);
 }
 
+std::optional<TailStep> Activation::tail_step() const {
+  if (kind_ == ActivationKind::relu) return TailStep::kRelu;
+  return std::nullopt;
+}
+
+void Activation::add_to_tail(ElementwiseTail& tail, const ForwardContext& context) const {
+  if (kind_ != ActivationKind::relu) Layer::add_to_tail(tail, context);
+  tail.relu = true;
+}
+
 nlohmann::json Activation::get_config() const {
   nlohmann::json config = Layer::get_config();
   config["activation"] = activation_name(kind_);

@@ -99,7 +99,7 @@ namespace {
 // vectorize (it may not speculate a floating-point operation that could trap).
 template <bool kRelu, bool kDropout>
 struct Tail {
-  DropoutMask mask;
+  ElementMask mask;
   float forward(float v, uint32_t i) const {
     if constexpr (kRelu) v = v < 0.0f ? 0.0f : v;  // ReLU's select: NaN passes
     if constexpr (kDropout) v = v * mask.factor(i);
@@ -115,7 +115,7 @@ struct Tail {
 // Calls body(Tail<relu, dropout>{mask}) with the tail's flags as compile-time constants, so each
 // combination gets its own branch-free loops.
 template <class Body>
-void with_tail(bool relu, const DropoutMask& mask, Body&& body) {
+void with_tail(bool relu, const ElementMask& mask, Body&& body) {
   if (relu && mask.active)
     body(Tail<true, true>{mask});
   else if (relu)
@@ -128,7 +128,18 @@ void with_tail(bool relu, const DropoutMask& mask, Body&& body) {
 
 }  // namespace
 
-void BatchNormalization::compute_coefficients(const Tensor& x, bool training) {
+void BatchNormalization::average_moving_statistics(distributed::Communicator& communicator) {
+  const auto channels = static_cast<size_t>(channels_);
+  const float inverse_ranks = 1.0f / static_cast<float>(communicator.size());
+  for (size_t k = 0; k < 2; ++k) {
+    Tensor& moving = weights()[static_cast<size_t>(moving_mean_index_) + k].value;
+    communicator.all_reduce_sum(std::span<float>(moving.data(), channels));
+    for (size_t c = 0; c < channels; ++c) moving.data()[c] *= inverse_ranks;
+  }
+}
+
+void BatchNormalization::compute_coefficients(const Tensor& x, const ForwardContext& context) {
+  const bool training = context.training;
   const int64_t channels = channels_;
   const int64_t rows = x.size() / channels;
   const float* src = x.data();
@@ -166,6 +177,7 @@ void BatchNormalization::compute_coefficients(const Tensor& x, bool training) {
       coef_a_[i] = static_cast<float>(a);
       coef_b_[i] = static_cast<float>((beta != nullptr ? beta[c] : 0.0) - mean * a);
     }
+    if (context.communicator != nullptr && context.communicator->size() > 1) average_moving_statistics(*context.communicator);
   } else {
     for (int64_t c = 0; c < channels; ++c) {
       const auto i = static_cast<size_t>(c);
@@ -203,12 +215,12 @@ void BatchNormalization::forward(const std::vector<const Tensor*>& inputs, Tenso
 }
 
 void BatchNormalization::forward_with_tail(const std::vector<const Tensor*>& inputs, Tensor& output,
-                                           const ForwardContext& context, const BatchNormalizationTail& tail) {
+                                           const ForwardContext& context, const ElementwiseTail& tail) {
   const Tensor& x = *inputs[0];
   tail_relu_ = tail.relu;
-  tail_mask_ = tail.dropout != nullptr ? tail.dropout->mask(context) : DropoutMask{};
+  tail_mask_ = tail.mask;
   if (tail_mask_.active) detail::check_drawable(x.size(), [this] { return where(); });
-  compute_coefficients(x, context.training);
+  compute_coefficients(x, context);
   with_tail(tail_relu_, tail_mask_, [&](const auto& t) { normalize(x, output, t); });
 }
 

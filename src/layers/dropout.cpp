@@ -9,10 +9,10 @@
 namespace regula::layers {
 
 Dropout::Dropout(double rate, DropoutOptions options)
-    : LayerBase(options.name, "dropout"), rate_(rate), options_(std::move(options)), key_(0) {
+    : LayerBase(options.name, "dropout"), rate_(rate), options_(std::move(options)) {
   if (!(rate_ >= 0.0 && rate_ < 1.0))
     throw ValueError(where() + ": rate=" + std::to_string(rate_) + " must be in [0, 1)");
-  key_ = detail::stochastic_layer_key(options_.seed, where());
+  use_random_stream(detail::stochastic_layer_key(options_.seed, where()));
 }
 
 Shape Dropout::build_impl(const std::vector<Shape>& input_shapes) {
@@ -24,17 +24,19 @@ namespace {
 
 // dst[i] = src[i] · mask.factor(i): one 32-bit draw per element (a vectorizable hash of its index).
 // Dropping multiplies by 0, as TensorFlow's and PyTorch's dropout do, so a NaN input stays NaN.
-void apply_mask(DropoutMask mask, const float* src, float* dst, int64_t n) {
+void apply_mask(ElementMask mask, const float* src, float* dst, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * mask.factor(static_cast<uint32_t>(i));
 }
 
 }  // namespace
 
-DropoutMask Dropout::mask(const ForwardContext& context) const {
+void Dropout::add_to_tail(ElementwiseTail& tail, const ForwardContext& context) const { tail.mask = mask(context); }
+
+ElementMask Dropout::mask(const ForwardContext& context) const {
   if (!context.training || rate_ == 0.0) return {};
   return {.active = true,
-          .rng = detail::step_rng(key_, context.step),
+          .rng = detail::step_rng(*random_key(), context.step),
           .threshold = detail::drop_threshold(rate_),
           .keep_scale = static_cast<float>(1.0 / (1.0 - rate_))};
 }

@@ -8,11 +8,11 @@
 namespace regula::layers {
 
 GaussianDropout::GaussianDropout(double rate, GaussianDropoutOptions options)
-    : LayerBase(options.name, "gaussian_dropout"), rate_(rate), options_(std::move(options)), key_(0) {
+    : LayerBase(options.name, "gaussian_dropout"), rate_(rate), options_(std::move(options)) {
   // Keras accepts rate = 1, where σ is infinite; regula rejects it as Dropout does.
   if (!(rate_ >= 0.0 && rate_ < 1.0))
     throw ValueError(where() + ": rate=" + std::to_string(rate_) + " must be in [0, 1)");
-  key_ = detail::stochastic_layer_key(options_.seed, where());
+  use_random_stream(detail::stochastic_layer_key(options_.seed, where()));
 }
 
 Shape GaussianDropout::build_impl(const std::vector<Shape>& input_shapes) {
@@ -30,7 +30,7 @@ void GaussianDropout::forward(const std::vector<const Tensor*>& inputs, Tensor& 
   }
   const int64_t n = x.size();
   detail::check_drawable(n, [this] { return where(); });
-  const detail::NormalDraws normal(detail::step_rng(key_, context.step));
+  const detail::NormalDraws normal(detail::step_rng(*random_key(), context.step));
   const auto sd = static_cast<float>(std::sqrt(rate_ / (1.0 - rate_)));
   masked_ = true;
   scale_.ensure_shape(x.shape());

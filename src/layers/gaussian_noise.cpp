@@ -6,10 +6,10 @@
 namespace regula::layers {
 
 GaussianNoise::GaussianNoise(double stddev, GaussianNoiseOptions options)
-    : LayerBase(options.name, "gaussian_noise"), stddev_(stddev), options_(std::move(options)), key_(0) {
+    : LayerBase(options.name, "gaussian_noise"), stddev_(stddev), options_(std::move(options)) {
   if (!(stddev_ >= 0.0 && stddev_ <= 1.0))
     throw ValueError(where() + ": stddev=" + std::to_string(stddev_) + " must be in [0, 1]");
-  key_ = detail::stochastic_layer_key(options_.seed, where());
+  use_random_stream(detail::stochastic_layer_key(options_.seed, where()));
 }
 
 Shape GaussianNoise::build_impl(const std::vector<Shape>& input_shapes) {
@@ -25,7 +25,7 @@ void GaussianNoise::forward(const std::vector<const Tensor*>& inputs, Tensor& ou
   }
   const int64_t n = x.size();
   detail::check_drawable(n, [this] { return where(); });
-  const detail::NormalDraws normal(detail::step_rng(key_, context.step));
+  const detail::NormalDraws normal(detail::step_rng(*random_key(), context.step));
   const auto sd = static_cast<float>(stddev_);
   const float* src = x.data();
   float* dst = output.data();

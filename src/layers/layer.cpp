@@ -81,6 +81,19 @@ void Layer::set_grad_output_is_logits(bool value) {
   grad_output_is_logits_ = value;
 }
 
+void Layer::set_random_key(uint64_t key) {
+  if (!random_key_) throw StateError(where() + ": the layer draws no random numbers, so it has no random key to set");
+  random_key_ = key;
+}
+
+void Layer::add_to_tail(ElementwiseTail&, const ForwardContext&) const {
+  throw StateError(where() + ": the layer cannot be folded into another layer's pass (it offers no tail step)");
+}
+
+void Layer::forward_with_tail(const std::vector<const Tensor*>&, Tensor&, const ForwardContext&, const ElementwiseTail&) {
+  throw StateError(where() + ": the layer cannot run a fused tail (it accepts no tail steps)");
+}
+
 nlohmann::json Layer::get_config() const {
   nlohmann::json config = {{"name", name_}, {"trainable", true}, {"dtype", "float32"}};
   if (activity_regularizer_) config["activity_regularizer"] = activity_regularizer_->get_config();

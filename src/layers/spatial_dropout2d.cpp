@@ -6,7 +6,7 @@
 namespace regula::layers {
 
 SpatialDropout2D::SpatialDropout2D(double rate, SpatialDropout2DOptions options)
-    : LayerBase(options.name, "spatial_dropout2d"), rate_(rate), options_(std::move(options)), key_(0) {
+    : LayerBase(options.name, "spatial_dropout2d"), rate_(rate), options_(std::move(options)) {
   if (!(rate_ >= 0.0 && rate_ < 1.0))
     throw ValueError(where() + ": rate=" + std::to_string(rate_) + " must be in [0, 1)");
   if (options_.data_format == "channels_first")
@@ -14,7 +14,7 @@ SpatialDropout2D::SpatialDropout2D(double rate, SpatialDropout2DOptions options)
                                "allowed: 'channels_last'");
   if (options_.data_format != "channels_last")
     throw ValueError(where() + ": data_format='" + options_.data_format + "' is not valid; allowed: 'channels_last'");
-  key_ = detail::stochastic_layer_key(options_.seed, where());
+  use_random_stream(detail::stochastic_layer_key(options_.seed, where()));
 }
 
 Shape SpatialDropout2D::build_impl(const std::vector<Shape>& input_shapes) {
@@ -38,7 +38,7 @@ void SpatialDropout2D::forward(const std::vector<const Tensor*>& inputs, Tensor&
   const int64_t maps = batch * channels;
   detail::check_drawable(maps, [this] { return where(); });
   // One draw per (sample, channel): counter b·C + c, so the mask does not depend on rows × cols.
-  const CounterRng rng = detail::step_rng(key_, context.step);
+  const CounterRng rng = detail::step_rng(*random_key(), context.step);
   const uint32_t threshold = detail::drop_threshold(rate_);
   const auto keep_scale = static_cast<float>(1.0 / (1.0 - rate_));
   masked_ = true;

@@ -71,6 +71,8 @@ class SoftmaxCrossentropy final : public Loss {
     return sparse_ ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
   }
 
+  bool is_classification() const override { return true; }
+
   void validate(const Tensor& y_true, const Tensor& y_pred) const override {
     const Geometry g = geometry(y_true, y_pred);
     if (sparse_) check_labels(y_true, y_pred, g);
@@ -301,6 +303,8 @@ class BinaryCrossentropy final : public Loss {
   }
 
   std::string name() const override { return "binary_crossentropy"; }
+
+  bool is_classification() const override { return true; }
 
   void validate(const Tensor& y_true, const Tensor& y_pred) const override { (void)per_sample_count(y_true, y_pred); }
 

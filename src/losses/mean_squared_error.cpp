@@ -29,6 +29,7 @@ bool same_up_to_trailing_one(const Shape& a, const Shape& b) {
 class MeanSquaredError final : public Loss {
  public:
   std::string name() const override { return "mean_squared_error"; }
+  bool is_classification() const override { return false; }
 
   void validate(const Tensor& y_true, const Tensor& y_pred) const override { (void)per_sample_count(y_true, y_pred); }
 

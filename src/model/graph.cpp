@@ -6,7 +6,6 @@
 #include <set>
 
 #include "regula/error.hpp"
-#include "regula/layers/activation.hpp"
 #include "regula/layers/input.hpp"
 
 namespace regula {
@@ -70,19 +69,9 @@ Model::Graph::Graph(const model::SymbolicTensor& input, const model::SymbolicTen
   grad_written.assign(nodes.size(), false);
 }
 
-namespace {
-
-bool is_relu(const layers::Layer& layer) {
-  const auto* activation = dynamic_cast<const layers::Activation*>(&layer);
-  return activation != nullptr && activation->kind() == layers::ActivationKind::relu;
-}
-
-}  // namespace
-
 void Model::Graph::find_fusable_chains() {
   fused_head.assign(nodes.size(), kNotFused);
   fused_end.assign(nodes.size(), kNotFused);
-  fused_tails.assign(nodes.size(), {});
   // Node `next` may join a chain ending at `last` when it reads only `last`, nothing else reads
   // `last` (its only reader is the next node in topological order) and neither carries an activity
   // regularizer (whose penalty reads the output).
@@ -91,19 +80,9 @@ void Model::Graph::find_fusable_chains() {
            !nodes[last]->layer->activity_regularizer() && !nodes[next]->layer->activity_regularizer();
   };
   for (size_t head = 1; head < nodes.size(); ++head) {
-    if (dynamic_cast<const layers::BatchNormalization*>(nodes[head]->layer.get()) == nullptr) continue;
     size_t end = head;
-    layers::BatchNormalizationTail& tail = fused_tails[head];
-    if (extends(end, end + 1) && is_relu(*nodes[end + 1]->layer)) {
-      tail.relu = true;
-      ++end;
-    }
-    const auto* dropout =
-        extends(end, end + 1) ? dynamic_cast<const layers::Dropout*>(nodes[end + 1]->layer.get()) : nullptr;
-    if (dropout != nullptr) {
-      tail.dropout = dropout;
-      ++end;
-    }
+    for (const layers::TailStep step : nodes[head]->layer->accepted_tail())
+      if (extends(end, end + 1) && nodes[end + 1]->layer->tail_step() == step) ++end;
     if (end == head) continue;
     for (size_t i = head; i <= end; ++i) fused_head[i] = head;
     fused_end[head] = end;

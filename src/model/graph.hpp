@@ -5,7 +5,6 @@
 #include <memory>
 #include <vector>
 
-#include "regula/layers/batch_normalization.hpp"
 #include "regula/layers/layer.hpp"
 #include "regula/model/model.hpp"
 #include "regula/model/symbolic_tensor.hpp"
@@ -28,14 +27,15 @@ struct Model::Graph {
   /// size() for the model's output, its input and activity-regularized nodes (read after the pass).
   std::vector<size_t> last_reader;
 
-  /// Layer fusion: for each node of a fusable chain (BatchNormalization, then ReLU and/or
-  /// Dropout, each read only by the next), the chain's first node; kNotFused elsewhere. For a
-  /// chain's first node, `fused_end` holds its last node.
+  /// Layer fusion: for each node of a fused chain (a layer that accepts a tail, then the layers
+  /// whose tail steps it accepts, each read only by the next; see Layer::accepted_tail), the
+  /// chain's first node; kNotFused elsewhere. For a chain's first node, `fused_end` holds its
+  /// last node; the nodes after the first are head+1 .. end.
   static constexpr size_t kNotFused = static_cast<size_t>(-1);
   std::vector<size_t> fused_head;
   std::vector<size_t> fused_end;
-  /// For a chain's first node, the ReLU / Dropout folded into it.
-  std::vector<layers::BatchNormalizationTail> fused_tails;
+  ///  The tail a chain's first node runs in the current pass (rebuilt from its nodes every pass).
+  layers::ElementwiseTail tail;
 
   std::vector<Tensor> outputs;        // forward values per node
   std::vector<Tensor> spare_buffers;  // outputs an inference pass no longer needs, for later nodes
@@ -46,6 +46,7 @@ struct Model::Graph {
   std::vector<bool> grad_written;
   Tensor activity_grad;               // activity-regularizer gradient of a fused softmax output
   std::vector<float> per_sample_loss;
+  std::vector<double> evaluation_sums;      // an evaluation batch's loss sums (reduced across ranks)
   std::vector<const Tensor*> layer_inputs;  // the current node's inputs
   std::vector<Tensor*> layer_grad_inputs;   // where the current node's input gradients go
 

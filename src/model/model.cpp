@@ -5,7 +5,6 @@
 
 #include "regula/error.hpp"
 #include "regula/layers/activations.hpp"
-#include "regula/layers/batch_normalization.hpp"
 #include "src/model/graph.hpp"
 
 namespace regula {
@@ -203,9 +202,11 @@ void Model::forward(const Tensor& x, const layers::ForwardContext& context) {
       take_spare_buffer(g.spare_buffers, g.outputs[out], g.batch_shapes[out]);
       g.outputs[out].ensure_shape(g.batch_shapes[out]);
     }
-    if (fused)
-      static_cast<layers::BatchNormalization&>(g.layer(i)).forward_with_tail(in, g.outputs[out], context, g.fused_tails[i]);
-    else
+    if (fused) {
+      g.tail = {};
+      for (size_t k = i + 1; k <= out; ++k) g.layer(k).add_to_tail(g.tail, context);
+      g.layer(i).forward_with_tail(in, g.outputs[out], context, g.tail);
+    } else
       g.layer(i).forward(in, g.outputs[i], context);
     if (keep_outputs) continue;
     for (size_t j : g.inputs[i]) {
@@ -233,12 +234,10 @@ double Model::regularization_penalty_and_gradients() {
   return penalty;
 }
 
-void Model::backward(const Tensor& y, const float* sample_weight, double& regularization_loss) {
+void Model::backward(const Tensor& y, const float* sample_weight, float scale, double& activity_loss) {
   Graph& g = *graph_;
   const size_t last = g.size() - 1;
   const Tensor& y_pred = g.outputs[last];
-  const int64_t batch = y_pred.dim(0);
-  const float scale = 1.0f / static_cast<float>(batch);
   layers::Layer& last_layer = g.layer(last);
   const bool fused = last_layer.grad_output_is_logits();
 
@@ -261,7 +260,7 @@ void Model::backward(const Tensor& y, const float* sample_weight, double& regula
     if (!g.grad_written[i]) continue;
     // Keras adds activity_regularizer(output) / batch_size to the loss.
     if (const auto& reg = layer.activity_regularizer()) {
-      regularization_loss += reg->penalty(g.outputs[i]) * scale;
+      activity_loss += reg->penalty(g.outputs[i]) * scale;
       if (i == last && fused) {
         g.activity_grad.ensure_shape(y_pred.shape());
         g.activity_grad.fill(0.0f);
@@ -297,30 +296,53 @@ void Model::backward(const Tensor& y, const float* sample_weight, double& regula
       g.grad_written[j] = true;
     }
   }
-  regularization_loss += regularization_penalty_and_gradients();
+}
+
+void Model::set_communicator(distributed::CommunicatorPtr communicator) {
+  if (!communicator) throw ValueError("set_communicator: the communicator is null; use distributed::single_process() for one process");
+  communicator_ = std::move(communicator);
+}
+
+double Model::reduced_result(const metrics::Metric& metric) const {
+  if (!distributed()) return metric.result();
+  double totals[2] = {metric.total(), static_cast<double>(metric.count())};
+  communicator_->all_reduce_sum(totals);
+  return totals[1] == 0.0 ? 0.0 : totals[0] / totals[1];
 }
 
 double Model::train_on_batch(const Tensor& x, const Tensor& y, const float* sample_weight) {
   require_compiled("train_on_batch");
   Graph& g = *graph_;
-  forward(x, {.training = true, .step = static_cast<uint64_t>(optimizer_->iterations())});
+  forward(x, {.training = true, .step = static_cast<uint64_t>(optimizer_->iterations()), .communicator = communicator_.get()});
   const Tensor& y_pred = g.output();
   const int64_t batch = y_pred.dim(0);
   loss_->validate(y, y_pred);
+  // The loss is the mean over the global batch: every rank's shard counts.
+  double samples = static_cast<double>(batch);
+  if (distributed()) communicator_->all_reduce_sum(std::span<double>(&samples, 1));
   g.per_sample_loss.resize(static_cast<size_t>(batch));
   loss_->per_sample(y, y_pred, g.per_sample_loss.data());
   double data_loss = 0.0;
   for (int64_t i = 0; i < batch; ++i)
     data_loss += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) * (sample_weight ? sample_weight[i] : 1.0f);
-  data_loss /= static_cast<double>(batch);
+  data_loss /= samples;
   for (const metrics::MetricPtr& m : metrics_) m->update(y, y_pred);
 
-  double regularization_loss = 0.0;
-  backward(y, sample_weight, regularization_loss);
-  const double total = data_loss + regularization_loss;
-  if (!std::isfinite(total)) return total;  // the caller reports it; the weights stay as they were
+  double activity_loss = 0.0;
+  backward(y, sample_weight, 1.0f / static_cast<float>(samples), activity_loss);
   const std::vector<layers::Weight*>& weights = trainable_weights();
-  if (gradient_hook_) gradient_hook_(weights);
+  if (distributed()) {
+    // Before the finiteness check, so that a NaN on one rank stops every rank at the same step.
+    for (layers::Weight* w : weights) communicator_->all_reduce_sum(std::span<float>(w->gradient.data(), static_cast<size_t>(w->gradient.size())));
+    double losses[2] = {data_loss, activity_loss};
+    communicator_->all_reduce_sum(losses);
+    data_loss = losses[0];
+    activity_loss = losses[1];
+  }
+  last_step_samples_ = static_cast<int64_t>(samples);
+  // Weight penalties after the reduction: the weights, and so the penalties, are the same on every rank.
+  const double total = data_loss + (activity_loss + regularization_penalty_and_gradients());
+  if (!std::isfinite(total)) return total;  // the caller reports it; the weights stay as they were
   optimizer_->apply(weights);
   return total;
 }

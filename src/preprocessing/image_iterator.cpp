@@ -119,6 +119,24 @@ void ImageIterator::next(data::Batch& batch) {
   prefetcher_->next(batch);
 }
 
+SavedState ImageIterator::state() const {
+  SavedState s;
+  s.numbers["next_sequence"] = static_cast<double>(next_sequence_);
+  s.integers["seed"] = {static_cast<int64_t>(settings_.seed)};
+  return s;
+}
+
+void ImageIterator::set_state(const SavedState& s) {
+  const char* owner = "ImageIterator::set_state";
+  const double sequence = s.number(owner, "next_sequence");
+  const std::vector<int64_t>& seed = s.integer_array(owner, "seed");
+  if (!(sequence >= 0.0) || seed.size() != 1 || static_cast<uint64_t>(seed[0]) != settings_.seed)
+    throw ValueError(std::string(owner) + ": the saved position was taken on an iterator with another seed (or is negative); "
+                     "resume with the same experiment seed");
+  prefetcher_.reset();
+  next_sequence_ = static_cast<int64_t>(sequence);
+}
+
 void ImageIterator::reset() {
   prefetcher_.reset();
   next_sequence_ = 0;

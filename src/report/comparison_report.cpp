@@ -1,6 +1,7 @@
 // Several runs in one report: their validation curves overlaid, and a table of their best epochs.
 
 #include <cmath>
+#include <filesystem>
 
 #include "regula/error.hpp"
 #include "regula/io/atomic_file.hpp"
@@ -62,6 +63,17 @@ void write_comparison_report(const std::vector<LabeledRun>& runs, const std::str
   }
   body += "</table>\n</section>\n";
   io::write_file_atomically(path, html_page("Runs compared", body));
+}
+
+std::string write_comparison_report(const std::vector<std::string>& run_dirs, const std::string& path) {
+  std::vector<LabeledRun> runs;
+  for (const std::string& dir : run_dirs) {
+    const std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
+    runs.push_back({(p.has_filename() ? p.filename() : p.parent_path().filename()).string(), load_run(dir)});
+  }
+  const std::string out = path.empty() ? "comparison.html" : path;
+  write_comparison_report(runs, out);
+  return out;
 }
 
 }  // namespace regula::report

@@ -44,7 +44,7 @@ std::vector<double> epoch_axis(const HistoryData& h) {
 std::string kept_text(const KeptEpoch& k) {
   const std::string how = k.by == "ModelCheckpoint" ? "saved to " + k.file + " by ModelCheckpoint(save_best_only)"
                                                     : "restored by EarlyStopping(restore_best_weights)";
-  return epoch_text(k.epoch) + " (" + k.monitor + " " + format_number(k.value, 5) + ", " + k.mode + "), " + how;
+  return epoch_text(k.epoch) + " (" + k.monitor + " " + format_number(k.value, 5) + ", " + direction_name(k.mode) + "), " + how;
 }
 
 std::vector<ChartMarker> event_markers(const TrainingEvents& events) {

@@ -81,8 +81,6 @@ std::optional<int> replay_checkpoint(const std::vector<double>& values, const ca
   return saved;
 }
 
-std::string mode_name(callbacks::MonitorMode mode) { return mode == callbacks::MonitorMode::kMin ? "min" : "max"; }
-
 /// The events of one callback configuration; a malformed one (the run would have refused it)
 /// adds none.
 void add_callback_events(TrainingEvents& events, const HistoryData& h, const json& spec) try {
@@ -92,18 +90,18 @@ void add_callback_events(TrainingEvents& events, const HistoryData& h, const jso
   const auto* values = h.find(monitored);
   const auto mode = mode_of(o, monitored);
   if (!values || !mode || monitored.empty()) return;
-  const callbacks::Monitor monitor("report", "report", monitored, mode_name(*mode));
+  const callbacks::Monitor monitor("report", "report", monitored, direction_name(*mode));
   if (name == "EarlyStopping") {
     const EarlyStoppingReplay r = replay_early_stopping(h, *values, monitor, o);
     if (r.stopped_index && *r.stopped_index + 1 == static_cast<int>(h.size()))
       events.early_stopping_epoch = h.epoch[static_cast<size_t>(*r.stopped_index)];
     if (o.value("restore_best_weights", false) && r.best_index)
       events.kept.push_back({h.epoch[static_cast<size_t>(*r.best_index)], "EarlyStopping", "", monitored,
-                             mode_name(*mode), (*values)[static_cast<size_t>(*r.best_index)]});
+                             *mode, (*values)[static_cast<size_t>(*r.best_index)]});
   } else if (name == "ModelCheckpoint" && o.value("save_best_only", false)) {
     if (const auto saved = replay_checkpoint(*values, monitor, o))
       events.kept.push_back({h.epoch[static_cast<size_t>(*saved)], "ModelCheckpoint", o.value("filepath", ""),
-                             monitored, mode_name(*mode), (*values)[static_cast<size_t>(*saved)]});
+                             monitored, *mode, (*values)[static_cast<size_t>(*saved)]});
   }
 } catch (const json::exception&) {
 }

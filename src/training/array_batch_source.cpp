@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "regula/error.hpp"
 #include "regula/tensor/gather.hpp"
 
 namespace regula::training {
@@ -30,6 +31,37 @@ void ArrayBatchSource::next(data::Batch& batch) {
   else
     gather_rows_into(sample_weight_, order_, begin, end, batch.sample_weight);
   ++next_batch_;
+}
+
+SavedState ArrayBatchSource::state() const {
+  SavedState s;
+  s.numbers["next_batch"] = static_cast<double>(next_batch_);
+  s.integers["order"] = order_;
+  if (shuffle_rng_) {
+    const std::vector<uint64_t> words = shuffle_rng_->state();
+    s.integers["shuffle_rng"] = std::vector<int64_t>(words.begin(), words.end());
+  }
+  return s;
+}
+
+void ArrayBatchSource::set_state(const SavedState& s) {
+  const char* owner = "arrays (fit's batch source)";
+  const auto next_batch = static_cast<int64_t>(s.number(owner, "next_batch"));
+  const std::vector<int64_t>& order = s.integer_array(owner, "order");
+  if (next_batch < 0 || next_batch > batches_per_pass_ || order.size() != order_.size())
+    throw ValueError(std::string(owner) + ": the saved position (batch " + std::to_string(next_batch) + " of an order of " +
+                     std::to_string(order.size()) + " samples) does not fit " + std::to_string(batches_per_pass_) +
+                     " batches of " + std::to_string(order_.size()) + " samples");
+  for (int64_t i : order)
+    if (i < 0 || i >= static_cast<int64_t>(order_.size()))
+      throw ValueError(std::string(owner) + ": the saved order holds sample " + std::to_string(i) + ", outside 0.." +
+                       std::to_string(order_.size() - 1));
+  if (shuffle_rng_) {
+    const std::vector<int64_t>& words = s.integer_array(owner, "shuffle_rng");
+    shuffle_rng_->set_state(std::vector<uint64_t>(words.begin(), words.end()));
+  }
+  order_ = order;
+  next_batch_ = next_batch;
 }
 
 }  // namespace regula::training

@@ -25,6 +25,9 @@ class ArrayBatchSource final : public data::BatchSource {
   void next(data::Batch& batch) override;
   /// Back to the first batch of a pass (a shuffling source draws a new order for it).
   void reset() override { next_batch_ = 0; }
+  /// The batch position in the pass, the pass's order and the shuffle generator's words.
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
  private:
   Tensor x_, y_, sample_weight_;

@@ -112,6 +112,14 @@ json load(const std::string& path) {
   return merge(resolved, file);
 }
 
+std::unique_ptr<Model> summary_model(const json& experiment) {
+  set_random_seed(experiment.value("seed", 1));
+  const json& model = experiment.at("model");
+  std::vector<int64_t> input = {28, 28, 1};
+  if (model.is_object() && model.contains("input_shape")) input = model["input_shape"].get<std::vector<int64_t>>();
+  return build_model(model, Shape(input));
+}
+
 std::unique_ptr<Model> build_model(const json& section, const Shape& input_shape) {
   if (section.is_object() && section.contains("builtin")) return builtin_model(section, input_shape);
   if (section.is_string()) {

@@ -187,7 +187,7 @@ class TrialDriver {
     trial_experiment["threads"] = thread_share_;
     const json trial = {{"number", suggestion.number},       {"params", suggestion.params.to_json()},
                         {"experiment", trial_experiment},     {"monitor", settings_.monitor},
-                        {"direction", settings_.direction},   {"cv", settings_.cv},
+                        {"direction", direction_name(settings_.direction)}, {"cv", settings_.cv},
                         {"verbose", settings_.verbose}};
     io::write_file_atomically((dir / "trial.json").string(), trial.dump(2) + "\n");
     if (options_.verbose > 0) {
@@ -304,9 +304,7 @@ SearchSpec search_spec(const json& experiment) {
       o.expect_all_read();
     }
   }
-  spec.direction = callbacks::resolve_monitor_mode("search.objective", mode, spec.monitor) == callbacks::MonitorMode::kMax
-                       ? "max"
-                       : "min";
+  spec.direction = callbacks::resolve_monitor_mode("search.objective", mode, spec.monitor);
   spec.cv = static_cast<int>(r.get_int("cv", 0));
   if (spec.cv < 0 || spec.cv == 1)
     throw ValueError(fmt::format("experiment: search.cv = {} is not allowed; use 0 (score on the validation data) or "
@@ -375,7 +373,7 @@ SearchRunResult search(const json& experiment, const SearchRunOptions& options) 
                  "Search: %s, %lld trials (%zu done before), objective %s (%s)%s, %d at once with %d thread%s each; "
                  "run directory %s\n",
                  spec.algorithm.c_str(), static_cast<long long>(search->max_trials()), search->results().size(),
-                 spec.monitor.c_str(), spec.direction.c_str(),
+                 spec.monitor.c_str(), direction_name(spec.direction),
                  spec.cv > 0 ? fmt::format(", {}-fold cross-validation", spec.cv).c_str() : "", jobs, thread_share,
                  thread_share == 1 ? "" : "s",
                  result.run_dir.c_str());

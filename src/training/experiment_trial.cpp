@@ -11,6 +11,7 @@
 #include "regula/data/kfold.hpp"
 #include "regula/error.hpp"
 #include "regula/io/atomic_file.hpp"
+#include "regula/losses/loss.hpp"
 #include "regula/tensor/concatenate.hpp"
 #include "regula/tensor/gather.hpp"
 #include "regula/training/experiment_search.hpp"
@@ -34,7 +35,7 @@ double best_epoch_value(const callbacks::History& history, const TrialSettings& 
   double best = std::nan("");
   for (const double v : history[settings.monitor]) {
     if (!std::isfinite(v)) continue;
-    if (std::isnan(best) || (settings.direction == "max" ? v > best : v < best)) best = v;
+    if (std::isnan(best) || is_better(settings.direction, v, best)) best = v;
   }
   return best;
 }
@@ -43,7 +44,7 @@ double best_epoch_value(const callbacks::History& history, const TrialSettings& 
 /// classifiers), plain shuffled folds otherwise.
 std::vector<data::Fold> folds_of(const json& experiment, const Tensor& x, const Tensor& y, int k, uint64_t seed) {
   const std::string loss = experiment.at("compile").value("loss", "sparse_categorical_crossentropy");
-  if (loss.find("crossentropy") != std::string::npos) return data::StratifiedKFold(k, true, seed).split(y);
+  if (losses::get(loss)->is_classification()) return data::StratifiedKFold(k, true, seed).split(y);
   return data::KFold(k, true, seed).split(x);
 }
 
@@ -104,7 +105,7 @@ void run_trial_directory(const std::string& trial_dir) {
   if (trial.is_discarded() || !trial.is_object() || !trial.contains("experiment"))
     throw ValueError(fmt::format("{}: trial.json is not a trial (bad JSON or no experiment)", (dir / "trial.json").string()));
   const TrialSettings settings{.monitor = trial.value("monitor", "val_loss"),
-                               .direction = trial.value("direction", "min"),
+                               .direction = parse_direction(trial.value("direction", "min"), (dir / "trial.json").string()),
                                .cv = trial.value("cv", 0),
                                .verbose = trial.value("verbose", 2)};
   const tuning::TrialOutcome outcome = run_trial(trial["experiment"], settings, trial_dir, stdout);

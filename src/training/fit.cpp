@@ -130,26 +130,32 @@ callbacks::Logs Model::run_evaluation(data::BatchSource& source, int64_t steps, 
     for (callbacks::Callback* cb : cbs) cb->on_test_batch_begin(step, batch_logs);
     source.next(batch);
     const int64_t n = batch.x.dim(0);
-    forward(batch.x, {.training = false, .step = 0});
+    forward(batch.x, {.training = false, .step = 0, .communicator = communicator_.get()});
     const Tensor& y_pred = g.output();
     loss_->validate(batch.y, y_pred);
     g.per_sample_loss.resize(static_cast<size_t>(n));
     loss_->per_sample(batch.y, y_pred, g.per_sample_loss.data());
-    double batch_loss = 0.0;
+    // [Σ weighted sample losses, each activity penalty…, samples]: summed over the ranks when
+    // several evaluate together, then the batch's mean loss as Keras computes it.
+    std::vector<double>& sums = g.evaluation_sums;
+    sums.assign(1, 0.0);
     for (int64_t i = 0; i < n; ++i)
-      batch_loss += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) *
-                    (batch.sample_weight.empty() ? 1.0f : batch.sample_weight[i]);
-    batch_loss /= static_cast<double>(n);
+      sums[0] += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) *
+                 (batch.sample_weight.empty() ? 1.0f : batch.sample_weight[i]);
     for (size_t i = 1; i < g.size(); ++i)
-      if (const auto& reg = g.layer(i).activity_regularizer())
-        batch_loss += reg->penalty(g.outputs[i]) / static_cast<double>(n);
-    loss_mean.add(batch_loss + weight_penalty, n);
+      if (const auto& reg = g.layer(i).activity_regularizer()) sums.push_back(reg->penalty(g.outputs[i]));
+    sums.push_back(static_cast<double>(n));
+    if (distributed()) communicator_->all_reduce_sum(std::span<double>(sums));
+    const double samples = sums.back();
+    double batch_loss = sums[0] / samples;
+    for (size_t k = 1; k + 1 < sums.size(); ++k) batch_loss += sums[k] / samples;
+    loss_mean.add(batch_loss + weight_penalty, static_cast<int64_t>(samples));
     for (const metrics::MetricPtr& m : metrics_) m->update(batch.y, y_pred);
     batch_logs.set("loss", loss_mean.result());
     for (callbacks::Callback* cb : cbs) cb->on_test_batch_end(step, batch_logs);
   }
   logs.set("loss", loss_mean.result());
-  for (const metrics::MetricPtr& m : metrics_) logs.set(m->name(), m->result());
+  for (const metrics::MetricPtr& m : metrics_) logs.set(m->name(), reduced_result(*m));
   for (callbacks::Callback* cb : cbs) cb->on_test_end(logs);
   return logs;
 }
@@ -239,13 +245,13 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_begin(step, batch_logs);
       train.next(batch);
       if (!options.class_weight.empty()) weigh_by_class(batch, options.class_weight);
-      const int64_t n = batch.x.dim(0);
       const double loss = train_on_batch(batch.x, batch.y, batch.sample_weight.empty() ? nullptr : batch.sample_weight.data());
-      loss_mean.add(loss, n);
+      loss_mean.add(loss, last_step_samples_);
       batch_logs.clear();
       batch_logs.set("loss", loss_mean.result());
-      for (const metrics::MetricPtr& m : metrics_) batch_logs.set(m->name(), m->result());
+      for (const metrics::MetricPtr& m : metrics_) batch_logs.set(m->name(), reduced_result(*m));
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_end(step, batch_logs);
+      if (distributed()) stop_training = communicator_->any(stop_training);
       // A non-finite loss ends fit with an error, unless a callback (TerminateOnNaN) chose to
       // stop training, in which case the epoch ends normally as in Keras.
       if (!std::isfinite(loss) && !stop_training) {
@@ -263,6 +269,7 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
       for (const auto& [name, value] : val) epoch_logs.set("val_" + name, value);
     }
     for (callbacks::Callback* cb : cbs) cb->on_epoch_end(epoch, epoch_logs);
+    if (distributed()) stop_training = communicator_->any(stop_training);
   }
   for (callbacks::Callback* cb : cbs) cb->on_train_end(train_logs);
   return history_;

@@ -76,11 +76,6 @@ std::string aligned(const std::vector<std::vector<std::string>>& rows) {
 
 }  // namespace
 
-Results::Results(std::string direction) : direction_(std::move(direction)) {
-  if (direction_ != "min" && direction_ != "max")
-    throw ValueError(fmt::format("search: direction '{}' is not allowed; use \"min\" or \"max\"", direction_));
-}
-
 void Results::add(Trial trial) {
   const auto it = std::lower_bound(trials_.begin(), trials_.end(), trial.number,
                                    [](const Trial& t, int64_t n) { return t.number < n; });
@@ -105,7 +100,7 @@ size_t Results::n_ok() const {
 size_t Results::n_failed() const { return trials_.size() - n_ok(); }
 
 bool Results::better(const Trial& a, const Trial& b) const {
-  if (a.score != b.score) return direction_ == "min" ? a.score < b.score : a.score > b.score;
+  if (a.score != b.score) return is_better(direction_, a.score, b.score);
   return a.number < b.number;
 }
 
@@ -141,7 +136,7 @@ std::vector<const Trial*> Results::ranked(size_t n) const {
 
 std::string Results::results_summary(size_t num_trials) const {
   std::string out = "Results summary\n";
-  out += fmt::format("Objective: {} (direction=\"{}\")\n", objective_, direction_);
+  out += fmt::format("Objective: {} (direction=\"{}\")\n", objective_, direction_name(direction_));
   out += fmt::format("Trials: {} ({} ok, {} failed)\n", size(), n_ok(), n_failed());
   const std::vector<const Trial*> top = ranked(num_trials);
   if (top.empty()) return out + "No successful trial.\n";
@@ -188,7 +183,7 @@ std::string Results::to_csv() const {
 
 nlohmann::json Results::to_json(const nlohmann::json& metadata) const {
   nlohmann::json out = metadata.is_object() ? metadata : nlohmann::json::object();
-  out["direction"] = direction_;
+  out["direction"] = direction_name(direction_);
   nlohmann::json trials = nlohmann::json::array();
   for (const Trial& t : trials_) {
     nlohmann::json j = {{"number", t.number},
@@ -211,7 +206,7 @@ void Results::write_json(const std::string& path, const nlohmann::json& metadata
   write_file_atomically(path, to_json(metadata).dump(2) + "\n");
 }
 
-Results Results::load(const std::string& path, const Space& space, const std::string& direction,
+Results Results::load(const std::string& path, const Space& space, Direction direction,
                       nlohmann::json* metadata) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IOError(fmt::format("results file '{}': cannot open it for reading", path));
@@ -229,8 +224,8 @@ Results Results::load(const std::string& path, const Space& space, const std::st
             "not a regula tuning results file (expected an object with \"format\": \"regula-tuning-results\" "
             "and a \"trials\" array)");
   const std::string file_direction = json.value("direction", std::string());
-  if (file_direction != direction)
-    corrupt(path, fmt::format("its direction is '{}' but this search's is '{}'", file_direction, direction));
+  if (file_direction != direction_name(direction))
+    corrupt(path, fmt::format("its direction is '{}' but this search's is '{}'", file_direction, direction_name(direction)));
   Results results(direction);
   const nlohmann::json& trials = json["trials"];
   for (size_t i = 0; i < trials.size(); ++i) {

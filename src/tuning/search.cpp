@@ -28,7 +28,7 @@ nlohmann::json Search::metadata() const {
           {"algorithm", algorithm()},
           {"algorithm_options", algorithm_options()},
           {"seed", options_.seed},
-          {"direction", options_.direction},
+          {"direction", direction_name(options_.direction)},
           {"max_trials", max_trials_},
           {"space", space_.to_json()}};
 }

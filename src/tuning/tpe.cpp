@@ -226,7 +226,7 @@ Params TPE::suggest(int64_t /*number*/, Rng& rng) {
       cached = assignment_cache_.emplace(trial.number, space().assignment(trial.params)).first;
     assignments.push_back(&cached->second);
     losses.push_back(!trial.ok() ? std::numeric_limits<double>::infinity()
-                                 : (results().direction() == "max" ? -trial.score : trial.score));
+                                 : (results().direction() == Direction::kMax ? -trial.score : trial.score));
     n_ok += trial.ok();
   }
   const size_t n = losses.size();

@@ -3,6 +3,9 @@
 #include <atomic>
 #include <cmath>
 #include <numbers>
+#include <string>
+
+#include "regula/error.hpp"
 
 namespace regula {
 namespace {
@@ -24,6 +27,19 @@ uint64_t random_seed() { return global_seed; }
 uint64_t next_random_key() {
   const uint64_t n = global_key_counter.fetch_add(1);
   return mix64(mix64(global_seed.load()) + n * 0xD1B54A32D192ED03ull);
+}
+
+uint64_t random_keys_drawn() { return global_key_counter.load(); }
+
+void set_random_state(uint64_t seed, uint64_t keys_drawn) {
+  global_seed = seed;
+  global_key_counter = keys_drawn;
+}
+
+void Rng::set_state(const std::vector<uint64_t>& words) {
+  if (words.size() != 4 || (words[0] | words[1] | words[2] | words[3]) == 0)
+    throw ValueError("Rng::set_state: a xoshiro256** state is four words, not all zero; got " + std::to_string(words.size()) + " words");
+  for (size_t i = 0; i < 4; ++i) s_[i] = words[i];
 }
 
 Rng::Rng(uint64_t seed) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "regula/callbacks/logs.hpp"
+#include "regula/utils/saved_state.hpp"
 
 namespace regula {
 class Model;
@@ -42,6 +43,15 @@ class Callback {
   virtual void on_predict_end(Logs& /*logs*/) {}
   virtual void on_predict_batch_begin(int64_t /*batch*/, Logs& /*logs*/) {}
   virtual void on_predict_batch_end(int64_t /*batch*/, Logs& /*logs*/) {}
+
+  /// What resuming a fit needs of this callback: its counters, best values and kept weights
+  /// (beyond Keras, whose BackupAndRestore loses them: keras-team/keras#17012). Empty for
+  /// callbacks that keep nothing from one epoch to the next. A TrainingState holds it.
+  virtual SavedState state() const { return {}; }
+  /// Restores `state()`. Called after `on_train_begin` (which resets a callback for a new fit)
+  /// and before the first resumed batch. Throws ValueError for a state this callback did not
+  /// write (naming the missing entry), before changing anything.
+  virtual void set_state(const SavedState& state);
 
  private:
   Model* model_ = nullptr;

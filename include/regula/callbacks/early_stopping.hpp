@@ -64,6 +64,9 @@ class EarlyStopping final : public Callback {
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_end(Logs& logs) override;
+  /// Resuming: wait, stopped and best epoch, best value and the kept best weights.
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
  private:
   EarlyStoppingOptions options_;

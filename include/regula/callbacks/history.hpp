@@ -24,6 +24,9 @@ class History final : public Callback {
 
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
+  /// Resuming: the epochs recorded so far and their values, in first-seen order.
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
  private:
   std::vector<int> epoch_;

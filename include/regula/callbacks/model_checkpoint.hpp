@@ -66,6 +66,10 @@ class ModelCheckpoint final : public Callback {
   const std::string& last_saved() const { return last_saved_; }
 
   void on_epoch_end(int epoch, Logs& logs) override;
+  /// Resuming: the best value so far and the last file written (so save_best_only does not
+  /// overwrite the best model after a resume).
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
  private:
   std::string filepath_;

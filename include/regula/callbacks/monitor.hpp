@@ -14,10 +14,12 @@
 #include <string>
 
 #include "regula/callbacks/logs.hpp"
+#include "regula/utils/direction.hpp"
 
 namespace regula::callbacks {
 
-enum class MonitorMode { kMin, kMax };
+/// A callback's resolved mode: the direction in which the monitored quantity improves.
+using MonitorMode = Direction;
 
 /// The direction for `mode` ("auto", "min", "max") and the monitored name `monitor`. Throws
 /// ValueError naming `owner` (the callback), the option, the value and what is allowed.
@@ -42,6 +44,8 @@ class Monitor {
   std::optional<double> value(const Logs& logs);
   /// Whether the absent-key warning has been printed.
   bool warned() const { return warned_; }
+  /// Restores the warning flag (a resumed run does not warn twice).
+  void set_warned(bool warned) { warned_ = warned; }
 
  private:
   std::string owner_;

@@ -47,6 +47,9 @@ class ReduceLROnPlateau final : public Callback {
 
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
+  /// Resuming: wait, cooldown counter and best value.
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
  private:
   ReduceLROnPlateauOptions options_;

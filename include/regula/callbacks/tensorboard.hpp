@@ -88,6 +88,9 @@ class TensorBoard final : public Callback {
   void on_train_batch_begin(int64_t batch, Logs& logs) override;
   void on_train_batch_end(int64_t batch, Logs& logs) override;
   void on_test_end(Logs& logs) override;
+  /// Resuming: the global batch counter (the step of batch summaries).
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
  private:
   /// The writer of `log_dir/run` in `slot`, opened on first use.

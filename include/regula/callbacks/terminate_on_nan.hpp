@@ -16,6 +16,9 @@ namespace regula::callbacks {
 class TerminateOnNaN final : public Callback {
  public:
   void on_train_batch_end(int64_t batch, Logs& logs) override;
+  /// Resuming: whether it has stopped training.
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
   /// Whether this callback stopped the training.
   bool terminated() const { return terminated_; }
 

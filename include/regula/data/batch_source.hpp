@@ -12,6 +12,7 @@
 
 #include "regula/tensor/shape.hpp"
 #include "regula/tensor/tensor.hpp"
+#include "regula/utils/saved_state.hpp"
 
 namespace regula::data {
 
@@ -39,6 +40,14 @@ class BatchSource {
   virtual void next(Batch& batch) = 0;
   /// Restarts the stream at the first batch of pass 0: the same batches come again.
   virtual void reset() = 0;
+
+  /// The stream's position and whatever decides the batches still to come (sample order,
+  /// generator state), so that a resumed fit gets exactly the batches it would have had.
+  /// Throws StateError for a source that cannot say (the default).
+  virtual SavedState state() const;
+  /// Continues the stream from `state()`: the next `next` yields the batch that followed then.
+  /// Throws ValueError for a state this source did not write, StateError as `state`.
+  virtual void set_state(const SavedState& state);
 };
 
 }  // namespace regula::data

@@ -1,14 +1,26 @@
 #pragma once
 /// @file
-/// Writing a file so that an interruption never leaves it half-written.
+/// Writing a file so that an interruption never leaves it half-written: every file regula writes
+/// whole (model files, training states, IDX files, results and reports) goes through here.
 
+#include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 
 namespace regula::io {
 
-/// Writes `text` to `path` through "<path>.tmp" renamed over it, so that a reader (or a run
-/// killed mid-write) sees either the old or the new file. Throws IOError naming the path on
-/// failure (e.g. its folder does not exist or is not writable).
+/// Calls `write(temporary_path)`, which must create and fill a file at that path, then renames
+/// it over `path`, so that a reader (or a run killed mid-write) sees either the old or the new
+/// file. The temporary file is "<path>.tmp-<pid>-<n>" (unique per process and call) in the same
+/// folder. When `write` throws or the rename fails, the temporary file is removed, `path` is
+/// left as it was, and the error (IOError naming `path` for the rename) propagates.
+void write_atomically(const std::string& path, const std::function<void(const std::string& temporary_path)>& write);
+
+/// Writes `bytes` to `path` atomically. Throws IOError naming the path and the system's reason
+/// on failure (e.g. its folder does not exist or is not writable, or the disk is full).
+void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes);
+/// Writes `text` to `path` atomically (as the bytes above).
 void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace regula::io

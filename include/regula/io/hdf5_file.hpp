@@ -56,6 +56,12 @@ class Hdf5Group {
   /// and float types.
   void write_int64(const std::string& name, int64_t value);
   int64_t read_int64(const std::string& name) const;
+  /// One-dimensional int64 and float64 datasets, read back bit for bit (for saved training
+  /// states: generator words, sample orders, counters and best values).
+  void write_int64_array(const std::string& name, const std::vector<int64_t>& values);
+  std::vector<int64_t> read_int64_array(const std::string& name) const;
+  void write_float64_array(const std::string& name, const std::vector<double>& values);
+  std::vector<double> read_float64_array(const std::string& name) const;
   /// The dataset's shape without reading it.
   Shape dataset_shape(const std::string& name) const;
 

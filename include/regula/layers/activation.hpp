@@ -27,6 +27,9 @@ class Activation final : public LayerBase<Activation> {
   bool ends_in_softmax() const override { return kind_ == ActivationKind::softmax; }
   nlohmann::json get_config() const override;
   ActivationKind kind() const { return kind_; }
+  /// Fusion: a ReLU folds into the pass before it.
+  std::optional<TailStep> tail_step() const override;
+  void add_to_tail(ElementwiseTail& tail, const ForwardContext& context) const override;
 
  protected:
   Shape build_impl(const std::vector<Shape>& input_shapes) override;

@@ -14,6 +14,9 @@
 ///       moving_mean     ← moving_mean · momentum + μ  · (1 − momentum)
 ///       moving_variance ← moving_variance · momentum + σ² · (1 − momentum)
 /// - Inference: μ, σ² are moving_mean and moving_variance.
+/// - Several ranks (`ForwardContext::communicator`): each rank normalizes by its own shard's batch
+///   statistics (Keras's MirroredStrategy default), and after each update the moving statistics
+///   are averaged over the ranks, so they are identical everywhere.
 ///
 /// Weights in Keras's order: gamma (if `scale`), beta (if `center`) — trainable — then
 /// moving_mean and moving_variance (non-trainable). Defaults as Keras: axis −1, momentum 0.99,
@@ -23,7 +26,6 @@
 #include <string>
 #include <vector>
 
-#include "regula/layers/dropout.hpp"
 #include "regula/layers/layer.hpp"
 
 namespace regula::layers {
@@ -44,17 +46,6 @@ struct BatchNormalizationOptions {
   std::string name = "";
 };
 
-/// Element-wise layers folded into a BatchNormalization pass (a model's layer fusion, see
-/// `Model::set_layer_fusion`): ReLU, then a Dropout layer's mask, applied to the normalized values
-/// in the same loop, so BatchNormalization → ReLU → Dropout reads and writes the batch once instead
-/// of three times and keeps no intermediate tensors. The results are those of the separate layers,
-/// bit for bit.
-struct BatchNormalizationTail {
-  bool relu = false;
-  /// The Dropout layer that follows (its rate, key and the pass's mode), or null.
-  const Dropout* dropout = nullptr;
-};
-
 class BatchNormalization final : public LayerBase<BatchNormalization> {
  public:
   /// momentum must be in [0, 1], epsilon positive, initializers known names.
@@ -64,10 +55,12 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   void backward(const std::vector<const Tensor*>& inputs, const Tensor& output, const Tensor& grad_output,
                 const std::vector<Tensor*>& grad_inputs) override;
   nlohmann::json get_config() const override;
-  /// `forward`, then `tail`: `output` receives the tail's output. Until the next forward pass,
-  /// `backward` takes ∂loss/∂(tail's output) as `grad_output` (the tail's gradient folded in).
+  /// Fusion: ReLU, then a dropout mask, applied to the normalized values in the same loop, so
+  /// BatchNormalization → ReLU → Dropout reads and writes the batch once instead of three times
+  /// and keeps no intermediate tensors (the separate layers' results, bit for bit).
+  std::vector<TailStep> accepted_tail() const override { return {TailStep::kRelu, TailStep::kMask}; }
   void forward_with_tail(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context,
-                         const BatchNormalizationTail& tail);
+                         const ElementwiseTail& tail) override;
 
   Weight* gamma() { return gamma_index_ < 0 ? nullptr : &weights()[static_cast<size_t>(gamma_index_)]; }
   Weight* beta() { return beta_index_ < 0 ? nullptr : &weights()[static_cast<size_t>(beta_index_)]; }
@@ -90,10 +83,13 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   std::vector<float> coef_a_, coef_b_, coef_p_, coef_q_, coef_r_;
   // The tail folded into the last forward pass (none after a plain `forward`).
   bool tail_relu_ = false;
-  DropoutMask tail_mask_;
+  ElementMask tail_mask_;
 
   /// Sets mean_, inv_std_ (training), the moving statistics (training) and coef_a_, coef_b_.
-  void compute_coefficients(const Tensor& x, bool training);
+  void compute_coefficients(const Tensor& x, const ForwardContext& context);
+  /// Replaces the moving mean and variance by their mean over the ranks (per-rank batch
+  /// statistics, as Keras's MirroredStrategy; moving statistics identical on every rank).
+  void average_moving_statistics(distributed::Communicator& communicator);
   template <class Tail>
   void normalize(const Tensor& x, Tensor& output, const Tail& tail) const;
   template <class Tail>

@@ -29,17 +29,6 @@ struct DropoutOptions {
   std::string name = "";
 };
 
-/// The mask of one pass: element i (its flat index in the batch) is multiplied by `factor(i)`,
-/// 1 / (1 − rate) when kept, 0 when dropped. Inactive (the identity) at inference and for rate 0.
-struct DropoutMask {
-  bool active = false;
-  CounterRng rng = CounterRng(0);
-  /// Element i drops when its 32 random bits fall below this (rate · 2³², saturated).
-  uint32_t threshold = 0;
-  float keep_scale = 1.0f;
-  float factor(uint32_t i) const { return rng.bits32(i) >= threshold ? keep_scale : 0.0f; }
-};
-
 class Dropout final : public LayerBase<Dropout> {
  public:
   /// `rate`, the fraction of inputs to drop, must be in [0, 1).
@@ -50,8 +39,10 @@ class Dropout final : public LayerBase<Dropout> {
                 const std::vector<Tensor*>& grad_inputs) override;
   nlohmann::json get_config() const override;
   double rate() const { return rate_; }
-  /// The mask a forward pass in `context` applies (a pure function of the layer's key and the step).
-  DropoutMask mask(const ForwardContext& context) const;
+  /// Fusion: Dropout folds into the pass before it as its mask (1 / (1 − rate) when kept, 0 when
+  /// dropped), the same mask its own forward pass would apply.
+  std::optional<TailStep> tail_step() const override { return TailStep::kMask; }
+  void add_to_tail(ElementwiseTail& tail, const ForwardContext& context) const override;
 
  protected:
   Shape build_impl(const std::vector<Shape>& input_shapes) override;
@@ -59,10 +50,13 @@ class Dropout final : public LayerBase<Dropout> {
  private:
   double rate_;
   DropoutOptions options_;
-  uint64_t key_;
   /// The last forward pass's mask: backward recomputes it from (key, step, index) instead of
   /// keeping one factor per element in memory.
-  DropoutMask last_mask_;
+  ElementMask last_mask_;
+
+  /// The mask a forward pass in `context` applies (a pure function of the layer's key and the
+  /// step; inactive at inference and for rate 0).
+  ElementMask mask(const ForwardContext& context) const;
 };
 
 }  // namespace regula::layers

@@ -43,7 +43,6 @@ class GaussianDropout final : public LayerBase<GaussianDropout> {
  private:
   double rate_;
   GaussianDropoutOptions options_;
-  uint64_t key_;
   /// Per-element factor n of the last pass; kept (with its storage) between steps.
   Tensor scale_;
   /// Whether the last pass applied `scale_` (false: it was the identity).

@@ -42,7 +42,6 @@ class GaussianNoise final : public LayerBase<GaussianNoise> {
  private:
   double stddev_;
   GaussianNoiseOptions options_;
-  uint64_t key_;
 };
 
 }  // namespace regula::layers

@@ -13,10 +13,13 @@
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "regula/constraints/constraint.hpp"
+#include "regula/distributed/communicator.hpp"
+#include "regula/layers/elementwise_tail.hpp"
 #include "regula/regularizers/regularizer.hpp"
 #include "regula/tensor/tensor.hpp"
 
@@ -46,6 +49,9 @@ struct ForwardContext {
   /// The training step (optimizer iteration). Stochastic layers draw their randomness from
   /// (layer key, step), so a step is repeatable and independent of the thread count.
   uint64_t step = 0;
+  /// The ranks training this model together (null or size 1: one process). BatchNormalization
+  /// averages its moving statistics over them, so they stay identical on every rank.
+  distributed::Communicator* communicator = nullptr;
 };
 
 class Layer {
@@ -112,7 +118,32 @@ class Layer {
   /// Keras-style config: {"name": …, "trainable": true, …options}; `class_name` is separate.
   virtual nlohmann::json get_config() const;
 
+  /// The key of the layer's random stream (Dropout and the noise layers: with the training step
+  /// it decides every draw); nullopt for layers that draw nothing. A TrainingState saves it, so
+  /// that a model built again draws what the saved one would have.
+  std::optional<uint64_t> random_key() const { return random_key_; }
+  /// Replaces the key; throws StateError for a layer that draws nothing.
+  void set_random_key(uint64_t key);
+
+  /// Layer fusion (Model::set_layer_fusion), the offering side: an element-wise layer that can be
+  /// run inside the pass of the layer before it says which step it is (nullopt, the default:
+  /// it cannot), and `add_to_tail` adds that step for a pass in `context` (a Dropout outside
+  /// training adds nothing). Fused or not, the results are the same, bit for bit.
+  virtual std::optional<TailStep> tail_step() const { return std::nullopt; }
+  virtual void add_to_tail(ElementwiseTail& tail, const ForwardContext& context) const;
+  /// The accepting side: the steps this layer can run at the end of its own pass, in the order it
+  /// applies them (empty, the default: none). A model folds the layers that follow it, each read
+  /// only by the next, as far as their steps match this list in order.
+  virtual std::vector<TailStep> accepted_tail() const { return {}; }
+  /// `forward`, then `tail` on every value: `output` receives the tail's output. Until the next
+  /// forward pass, `backward` takes ∂loss/∂(tail's output) as `grad_output` (the tail's gradient
+  /// folded in). Only for layers whose `accepted_tail()` is not empty (StateError otherwise).
+  virtual void forward_with_tail(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context,
+                                 const ElementwiseTail& tail);
+
  protected:
+  /// Gives the layer a random stream with this key (a stochastic layer's constructor calls it).
+  void use_random_stream(uint64_t key) { random_key_ = key; }
   /// `default_name` is the Keras snake_case name ("conv2d"); an empty `name` gets a unique one.
   Layer(const std::string& name, const std::string& default_name,
         regularizers::RegularizerPtr activity_regularizer = nullptr);
@@ -136,6 +167,7 @@ class Layer {
   Shape output_shape_;
   bool built_ = false;
   bool grad_output_is_logits_ = false;
+  std::optional<uint64_t> random_key_;
 };
 
 /// Implements `into_shared` for a concrete layer type.

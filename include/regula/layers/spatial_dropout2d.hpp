@@ -48,7 +48,6 @@ class SpatialDropout2D final : public LayerBase<SpatialDropout2D> {
  private:
   double rate_;
   SpatialDropout2DOptions options_;
-  uint64_t key_;
   /// Per-(sample, channel) factor of the last pass, shape (batch, channels).
   Tensor scale_;
   /// Whether the last pass applied `scale_` (false: it was the identity).

@@ -39,6 +39,10 @@ class Loss {
   virtual void gradient_wrt_logits(const Tensor& y_true, const Tensor& y_pred, const float* sample_weight,
                                    float scale, Tensor& grad) const;
 
+  /// Whether the targets are classes (crossentropies): data splits and folds are then stratified
+  /// by class, as scikit-learn does for classifiers.
+  virtual bool is_classification() const = 0;
+
   virtual nlohmann::json get_config() const { return {{"name", name()}}; }
 };
 

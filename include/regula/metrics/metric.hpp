@@ -21,6 +21,12 @@ class Metric {
   /// The mean so far (0 before any update).
   double result() const { return count_ == 0 ? 0.0 : total_ / static_cast<double>(count_); }
   void reset() { total_ = 0.0; count_ = 0; }
+  /// The running sum and sample count behind `result()` (summed over ranks in data-parallel
+  /// training: the global result is Σ total / Σ count).
+  double total() const { return total_; }
+  int64_t count() const { return count_; }
+  /// Puts back totals from `total()` and `count()` (resuming an epoch part-way).
+  void set_totals(double total, int64_t count) { total_ = total; count_ = count; }
 
  protected:
   explicit Metric(std::string name) : name_(std::move(name)) {}

@@ -27,6 +27,7 @@
 #include "regula/callbacks/callback.hpp"
 #include "regula/callbacks/history.hpp"
 #include "regula/data/batch_source.hpp"
+#include "regula/distributed/communicator.hpp"
 #include "regula/layers/layer.hpp"
 #include "regula/losses/loss.hpp"
 #include "regula/metrics/metric.hpp"
@@ -171,6 +172,8 @@ class Model {
   std::vector<layers::Layer*> layers() const;
   /// For each layer of `layers()`, the layers whose outputs it is called on (none for the input).
   std::vector<std::vector<layers::Layer*>> inbound_layers() const;
+  /// The compiled metrics, in `compile` order (empty before it).
+  const std::vector<metrics::MetricPtr>& metrics() const { return metrics_; }
   /// The compiled metrics' names as they appear in the logs (empty before `compile`).
   std::vector<std::string> metric_names() const;
   /// The layer named `name`; throws ValueError listing the names when absent.
@@ -184,6 +187,9 @@ class Model {
   /// tensor does not fit, and changes nothing then.
   void set_weights(const std::vector<Tensor>& weights);
 
+  /// Every trainable weight in layer order: the list the optimizer is built for and updates.
+  const std::vector<layers::Weight*>& trainable_weights() const;
+
   optimizers::Optimizer& optimizer() const;
   const losses::Loss& loss() const;
   /// Set by callbacks to end `fit` after the current epoch (Keras's `model.stop_training`).
@@ -191,21 +197,24 @@ class Model {
   /// The History of the last `fit`.
   const callbacks::History& history() const { return history_; }
 
-  /// The seam for data-parallel training: called after the backward pass with every trainable
-  /// weight (its `gradient` filled in), before the optimizer update (e.g. an MPI all-reduce).
-  using GradientHook = std::function<void(const std::vector<layers::Weight*>&)>;
-  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
+  /// The ranks that train this model together (data parallelism); one process by default.
+  /// Every rank holds the same weights and passes its shard of each global batch to
+  /// `train_on_batch`; see distributed::Communicator for what is reduced where.
+  void set_communicator(distributed::CommunicatorPtr communicator);
+  distributed::Communicator& communicator() const { return *communicator_; }
 
   /// One training step on a batch (advanced use; `fit` calls it): forward in training mode,
-  /// loss with regularization, backward, gradient hook, optimizer update. Returns the batch's
-  /// total loss (data loss + regularization) and updates the compiled metrics.
+  /// loss with regularization, backward, gradients summed over the ranks, optimizer update.
+  /// Returns the (global) batch's total loss (data loss + regularization) and updates the compiled
+  /// metrics. With several ranks, `x` is this rank's shard and the loss is the mean over every
+  /// rank's samples. A non-finite loss leaves the weights as they were, on every rank.
   double train_on_batch(const Tensor& x, const Tensor& y, const float* sample_weight = nullptr);
   /// The outputs for a batch in inference mode (advanced use; the returned reference stays valid
   /// until the next call).
   const Tensor& predict_on_batch(const Tensor& x);
 
   /// Layer fusion (on by default): a BatchNormalization followed by ReLU and/or Dropout, each read
-  /// only by the next, runs as one pass over the batch (see layers::BatchNormalizationTail): the
+  /// only by the next, runs as one pass over the batch (see Layer::accepted_tail): the
   /// same results, bit for bit, with less memory traffic and no intermediate tensors. Keras has
   /// no such switch (XLA's `jit_compile` fuses similarly); turning it off runs every layer on its
   /// own, for comparison.
@@ -224,9 +233,11 @@ class Model {
   void configure_output_fusion();
   void require_compiled(const char* what) const;
   void forward(const Tensor& x, const layers::ForwardContext& context);
-  void backward(const Tensor& y, const float* sample_weight, double& regularization_loss);
+  void backward(const Tensor& y, const float* sample_weight, float scale, double& activity_loss);
   double regularization_penalty_and_gradients();
-  const std::vector<layers::Weight*>& trainable_weights() const;
+  bool distributed() const { return communicator_->size() > 1; }
+  /// A compiled metric's result over every rank's samples.
+  double reduced_result(const metrics::Metric& metric) const;
   callbacks::History fit_batches(data::BatchSource& train, int64_t steps, const FitOptions& options,
                                  data::BatchSource* validation, int64_t validation_steps);
   callbacks::Logs run_evaluation(data::BatchSource& source, int64_t steps, std::vector<callbacks::Callback*>& callbacks);
@@ -237,7 +248,9 @@ class Model {
   optimizers::OptimizerPtr optimizer_;
   std::vector<metrics::MetricPtr> metrics_;
   callbacks::History history_;
-  GradientHook gradient_hook_;
+  distributed::CommunicatorPtr communicator_ = distributed::single_process();
+  /// Samples of the last training step over every rank (the weight of its loss in the epoch mean).
+  int64_t last_step_samples_ = 0;
   bool layer_fusion_ = true;
 };
 

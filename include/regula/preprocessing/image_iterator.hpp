@@ -55,6 +55,9 @@ class ImageIterator : public data::BatchSource {
   Shape sample_shape() const override { return loader_->sample_shape(); }
   void next(data::Batch& batch) override;
   void reset() override;
+  /// The stream position (the batches are a pure function of the seed and the position).
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
   int64_t batch_size() const { return settings_.batch_size; }
   /// Batch `index` of pass `pass`, computed on the calling thread (Keras's `iterator[index]`):

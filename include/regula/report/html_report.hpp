@@ -46,6 +46,9 @@ struct LabeledRun {
 /// their epochs), test results and diagnosis. Throws ValueError for no runs, IOError when `path`
 /// cannot be written.
 void write_comparison_report(const std::vector<LabeledRun>& runs, const std::string& path);
+/// Reads each run directory (load_run), labels it by the directory's own name ("runs/a/" → "a"),
+/// and writes their comparison to `path` (default "comparison.html"). Returns the path written.
+std::string write_comparison_report(const std::vector<std::string>& run_dirs, const std::string& path = "");
 
 /// `text` with &, <, >, " and ' replaced by character references.
 std::string html_escape(const std::string& text);

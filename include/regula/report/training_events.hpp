@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "regula/report/run_data.hpp"
+#include "regula/utils/direction.hpp"
 
 namespace regula::report {
 
@@ -39,8 +40,8 @@ struct KeptEpoch {
   /// ModelCheckpoint's filepath; empty for EarlyStopping.
   std::string file;
   std::string monitor;
-  /// "min" or "max", resolved.
-  std::string mode;
+  /// The monitor's mode, resolved.
+  Direction mode = Direction::kMin;
   /// The monitored value at that epoch.
   double value = 0.0;
 };

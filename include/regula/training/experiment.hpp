@@ -55,6 +55,10 @@ nlohmann::json merge(nlohmann::json base, const nlohmann::json& overrides);
 
 /// Builds the model of a `model` section for inputs of `input_shape` (uncompiled).
 std::unique_ptr<Model> build_model(const nlohmann::json& model_section, const Shape& input_shape);
+/// The model of a resolved experiment without loading its data (for `regula summary`): seeded with
+/// the experiment's seed and built for the model section's `input_shape`, else Fashion-MNIST's
+/// (28, 28, 1), the default data set's.
+std::unique_ptr<Model> summary_model(const nlohmann::json& experiment);
 
 struct RunOptions {
   /// Where to write the run directory; empty: runs/<YYYYmmdd-HHMMSS>.

@@ -63,8 +63,8 @@ struct SearchSpec {
   std::string algorithm = "tpe";
   int64_t max_trials = 10;
   std::string monitor = "val_loss";
-  /// "min" or "max" (mode auto resolved by Keras's rule: names with "acc" or "auc" are maximised).
-  std::string direction = "min";
+  /// Mode auto resolved by Keras's rule: names with "acc" or "auc" are maximised.
+  Direction direction = Direction::kMin;
   /// Folds of K-fold scoring (0: score on the validation data).
   int cv = 0;
   uint64_t seed = 1;
@@ -88,7 +88,7 @@ nlohmann::json apply_params(const nlohmann::json& experiment, const tuning::Para
 /// What one trial measures.
 struct TrialSettings {
   std::string monitor = "val_loss";
-  std::string direction = "min";
+  Direction direction = Direction::kMin;
   int cv = 0;
   /// fit's progress verbosity inside the trial (2: one line per epoch).
   int verbose = 2;

@@ -21,6 +21,7 @@
 
 #include "regula/io/atomic_file.hpp"
 #include "regula/tuning/space.hpp"
+#include "regula/utils/direction.hpp"
 
 namespace regula::tuning {
 
@@ -50,11 +51,10 @@ struct Trial {
 /// The table of finished trials of one search, ordered by trial number.
 class Results {
  public:
-  /// `direction` is "min" or "max" (ValueError otherwise).
-  explicit Results(std::string direction = "min");
+  explicit Results(Direction direction = Direction::kMin) : direction_(direction) {}
 
-  /// "min" or "max".
-  const std::string& direction() const { return direction_; }
+  /// Whether lower (kMin) or higher (kMax) scores are better.
+  Direction direction() const { return direction_; }
   /// The name of what the scores measure, shown by `results_summary` (e.g. "val_accuracy";
   /// default "score").
   const std::string& objective() const { return objective_; }
@@ -106,13 +106,13 @@ class Results {
   /// parameters are not a configuration of `space` (saying which trial and what is wrong).
   /// Parameters come back in the space's order. When `metadata` is given, it receives the file's
   /// other top-level fields.
-  static Results load(const std::string& path, const Space& space, const std::string& direction,
+  static Results load(const std::string& path, const Space& space, Direction direction,
                       nlohmann::json* metadata = nullptr);
 
  private:
   bool better(const Trial& a, const Trial& b) const;
 
-  std::string direction_;
+  Direction direction_;
   std::string objective_ = "score";
   std::vector<Trial> trials_;
 };

@@ -8,7 +8,7 @@
 /// ```cpp
 /// using namespace regula::tuning;
 /// Space space({hp::loguniform("lr", 1e-4, 1e-1), hp::choice("units", {64, 128, 256})});
-/// TPE tuner(space, {.max_trials = 50, .direction = "max", .seed = 1, .results_file = "tuning.json"});
+/// TPE tuner(space, {.max_trials = 50, .direction = Direction::kMax, .seed = 1, .results_file = "tuning.json"});
 /// const Results& results = tuner.run([&](const Params& p, const TrialContext& ctx) {
 ///   set_random_seed(ctx.seed);
 ///   auto cv = train_and_cross_validate(p.get<double>("lr"), p.get<int>("units"));
@@ -68,8 +68,8 @@ struct SearchOptions {
   /// The budget: the number of trials (failed ones included). GridSearch: 0 means the whole grid,
   /// and a larger budget is cut to the grid's size; RandomSearch and TPE need > 0.
   int64_t max_trials = 0;
-  /// "min" or "max": whether lower or higher scores are better.
-  std::string direction = "min";
+  /// Whether lower (kMin) or higher (kMax) scores are better.
+  Direction direction = Direction::kMin;
   /// What the scores measure, for the results summary (e.g. "val_accuracy").
   std::string objective = "score";
   /// The seed of every random choice of the search.

@@ -23,6 +23,11 @@ uint64_t random_seed();
 /// A new key, distinct for every call, derived from the global seed (for components that need
 /// their own independent stream, e.g. each Dropout layer).
 uint64_t next_random_key();
+/// How many keys `next_random_key` has handed out since the seed was set; with `random_seed()`
+/// it is the whole state of the global stream (a TrainingState saves both).
+uint64_t random_keys_drawn();
+/// Restores the global stream: the seed and the number of keys already drawn.
+void set_random_state(uint64_t seed, uint64_t keys_drawn);
 
 /// Mixes a 64-bit value into a well-distributed 64-bit hash (SplitMix64's finaliser).
 inline uint64_t mix64(uint64_t x) {
@@ -63,6 +68,11 @@ class Rng {
   uint64_t uniform_int(uint64_t n);
   /// A uniformly random permutation of 0..n-1 (Fisher-Yates).
   std::vector<int64_t> permutation(int64_t n);
+
+  /// The generator's four state words, to save and restore it exactly.
+  std::vector<uint64_t> state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  /// Restores words from `state()`; throws ValueError unless there are four, not all zero.
+  void set_state(const std::vector<uint64_t>& words);
 
  private:
   uint64_t s_[4];

@@ -1,0 +1,244 @@
+// The distributed seam: the communicator's collectives (in-process ranks as threads), and data-
+// parallel training through it: N ranks on shards of a global batch give the one-process result.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <thread>
+
+#include "regula/regula.hpp"
+
+namespace rg = regula;
+namespace dist = regula::distributed;
+
+namespace {
+
+/// Runs `body(rank)` on one thread per rank and rethrows the first failure.
+void on_every_rank(int ranks, const std::function<void(int)>& body) {
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(ranks));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        body(r);
+      } catch (...) {
+        errors[static_cast<size_t>(r)] = std::current_exception();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+struct Data {
+  rg::Tensor x, y;
+};
+
+Data make_data(int64_t n, uint64_t seed) {
+  rg::Rng rng(seed);
+  Data d{rg::Tensor({n, 4}), rg::Tensor({n})};
+  for (int64_t i = 0; i < n * 4; ++i) d.x[i] = static_cast<float>(rng.normal());
+  for (int64_t i = 0; i < n; ++i) d.y[i] = static_cast<float>(i % 3);
+  return d;
+}
+
+/// Dense → (BatchNormalization) → Dense softmax with weight and activity regularizers, under SGD.
+std::unique_ptr<rg::Model> make_model(bool batch_norm) {
+  rg::set_random_seed(5);
+  rg::layers::reset_layer_names();
+  auto input = rg::layers::Input({4});
+  auto x = rg::layers::Dense(8, {.activation = "relu", .kernel_regularizer = rg::regularizers::l2(0.01)})(input);
+  if (batch_norm) x = rg::layers::BatchNormalization()(x);
+  auto out = rg::layers::Dense(3, {.activation = "softmax", .activity_regularizer = rg::regularizers::l2(0.001)})(x);
+  auto model = std::make_unique<rg::Model>(input, out);
+  model->compile({.optimizer = rg::optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9}),
+                  .loss = "sparse_categorical_crossentropy", .metrics = {"accuracy"}});
+  return model;
+}
+
+/// The ranks run as threads of one process, and the fast CPU backend's scratch buffers are
+/// process-wide (one caller at a time): these tests use the reference backend, which has none.
+class DataParallel : public ::testing::Test {
+  rg::backend::ScopedBackend reference_{rg::backend::BackendKind::reference};
+};
+
+}  // namespace
+
+TEST(InProcessGroup, AllReduceSumsInRankOrderOnEveryRank) {
+  dist::InProcessGroup group(3);
+  // Float addition is not associative: (1e8 + 1) - 1e8 is 0 in float, 1e8 + (1 - 1e8) is not.
+  const float values[3] = {1e8f, 1.0f, -1e8f};
+  const float in_rank_order = (values[0] + values[1]) + values[2];
+  on_every_rank(3, [&](int r) {
+    auto comm = group.communicator(r);
+    EXPECT_EQ(comm->rank(), r);
+    EXPECT_EQ(comm->size(), 3);
+    std::vector<float> f = {values[r], static_cast<float>(r + 1)};
+    comm->all_reduce_sum(std::span<float>(f));
+    EXPECT_EQ(f[0], in_rank_order);
+    EXPECT_EQ(f[1], 6.0f);
+    std::vector<double> d = {0.5 * r, 1.0};
+    comm->all_reduce_sum(std::span<double>(d));
+    EXPECT_EQ(d[0], 1.5);
+    EXPECT_EQ(d[1], 3.0);
+    EXPECT_EQ(comm->any(r == 2), true);
+    EXPECT_EQ(comm->any(false), false);
+  });
+}
+
+TEST(InProcessGroup, BroadcastCopiesTheRootsValuesAndBarrierMeets) {
+  dist::InProcessGroup group(2);
+  on_every_rank(2, [&](int r) {
+    auto comm = group.communicator(r);
+    std::vector<float> f = {static_cast<float>(10 + r), static_cast<float>(20 + r)};
+    comm->broadcast(std::span<float>(f), 1);
+    EXPECT_EQ(f, (std::vector<float>{11.0f, 21.0f}));
+    std::vector<double> d = {static_cast<double>(r)};
+    comm->broadcast(std::span<double>(d), 0);
+    EXPECT_EQ(d[0], 0.0);
+    comm->barrier();
+    EXPECT_THROW(comm->broadcast(std::span<float>(f), 2), rg::ValueError);
+  });
+}
+
+TEST(InProcessGroup, MismatchedCallsAreAnErrorOnEveryRankAndTheGroupGoesOn) {
+  dist::InProcessGroup group(2);
+  on_every_rank(2, [&](int r) {
+    auto comm = group.communicator(r);
+    std::vector<float> f(static_cast<size_t>(r + 1), 1.0f);
+    try {
+      comm->all_reduce_sum(std::span<float>(f));
+      ADD_FAILURE() << "rank " << r << ": no error for buffers of 1 and 2 values";
+    } catch (const rg::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("same collective calls"), std::string::npos) << e.what();
+    }
+    std::vector<float> g = {1.0f};
+    comm->all_reduce_sum(std::span<float>(g));
+    EXPECT_EQ(g[0], 2.0f);
+  });
+}
+
+TEST(InProcessGroup, ARankThatNeverComesIsATimeoutNotAHang) {
+  dist::InProcessGroup group(2, 0.2);
+  std::vector<float> f = {1.0f};
+  EXPECT_THROW(group.communicator(0)->all_reduce_sum(std::span<float>(f)), rg::StateError);
+  EXPECT_THROW(dist::InProcessGroup(0), rg::ValueError);
+  EXPECT_THROW(group.communicator(2), rg::ValueError);
+}
+
+TEST_F(DataParallel, TwoRanksOnHalfBatchesTrainAsOneProcessOnTheWholeBatch) {
+  const Data data = make_data(8, 3);
+  constexpr int kSteps = 6;
+  auto single = make_model(false);
+  const std::vector<rg::Tensor> initial = single->get_weights();
+  std::vector<double> single_losses;
+  for (int s = 0; s < kSteps; ++s) single_losses.push_back(single->train_on_batch(data.x, data.y));
+
+  dist::InProcessGroup group(2);
+  std::vector<std::vector<rg::Tensor>> weights(2);
+  std::vector<std::vector<double>> losses(2);
+  std::vector<std::unique_ptr<rg::Model>> models;
+  for (int r = 0; r < 2; ++r) {
+    models.push_back(make_model(false));
+    models.back()->set_weights(initial);
+    models.back()->set_communicator(group.communicator(r));
+  }
+  on_every_rank(2, [&](int r) {
+    const rg::Tensor x = data.x.slice_rows(4 * r, 4 * r + 4), y = data.y.slice_rows(4 * r, 4 * r + 4);
+    for (int s = 0; s < kSteps; ++s) losses[static_cast<size_t>(r)].push_back(models[static_cast<size_t>(r)]->train_on_batch(x, y));
+    weights[static_cast<size_t>(r)] = models[static_cast<size_t>(r)]->get_weights();
+  });
+  const std::vector<rg::Tensor> expected = single->get_weights();
+  // The ranks agree bit for bit (same reduced gradients, same updates).
+  for (size_t w = 0; w < expected.size(); ++w)
+    for (int64_t i = 0; i < expected[w].size(); ++i) ASSERT_EQ(weights[0][w][i], weights[1][w][i]) << "weight " << w;
+  // Against one process: only the order in which per-sample contributions are summed differs
+  // (4 + 4 rows instead of 8 in one GEMM), a few float32 roundings (~1e-7 relative) per step.
+  for (size_t w = 0; w < expected.size(); ++w)
+    for (int64_t i = 0; i < expected[w].size(); ++i) EXPECT_NEAR(weights[0][w][i], expected[w][i], 1e-5) << "weight " << w;
+  for (int s = 0; s < kSteps; ++s) {
+    EXPECT_EQ(losses[0][static_cast<size_t>(s)], losses[1][static_cast<size_t>(s)]);
+    EXPECT_NEAR(losses[0][static_cast<size_t>(s)], single_losses[static_cast<size_t>(s)], 1e-6);
+  }
+  // The loss is not the mean of the ranks' losses by accident: one rank alone has another.
+  EXPECT_GT(std::abs(single_losses[0] - make_model(false)->train_on_batch(data.x.slice_rows(0, 4), data.y.slice_rows(0, 4))), 1e-4);
+}
+
+TEST_F(DataParallel, ANonFiniteValueOnOneRankStopsEveryRankBeforeTheUpdate) {
+  Data data = make_data(8, 4);
+  data.x[4 * 4] = std::numeric_limits<float>::infinity();  // in rank 1's shard
+  dist::InProcessGroup group(2, 10.0);
+  std::vector<std::unique_ptr<rg::Model>> models;
+  for (int r = 0; r < 2; ++r) {
+    models.push_back(make_model(false));
+    models.back()->set_communicator(group.communicator(r));
+  }
+  const std::vector<rg::Tensor> before = models[0]->get_weights();
+  std::vector<double> losses(2);
+  on_every_rank(2, [&](int r) {
+    losses[static_cast<size_t>(r)] = models[static_cast<size_t>(r)]->train_on_batch(data.x.slice_rows(4 * r, 4 * r + 4), data.y.slice_rows(4 * r, 4 * r + 4));
+  });
+  EXPECT_FALSE(std::isfinite(losses[0]));
+  EXPECT_FALSE(std::isfinite(losses[1]));
+  for (int r = 0; r < 2; ++r) {
+    const std::vector<rg::Tensor> after = models[static_cast<size_t>(r)]->get_weights();
+    for (size_t w = 0; w < before.size(); ++w)
+      for (int64_t i = 0; i < before[w].size(); ++i) ASSERT_EQ(after[w][i], before[w][i]) << "rank " << r << " weight " << w;
+  }
+}
+
+TEST_F(DataParallel, BatchNormalizationMovingStatisticsAreTheRanksMean) {
+  const Data data = make_data(8, 5);
+  dist::InProcessGroup group(2);
+  std::vector<std::unique_ptr<rg::Model>> models;
+  for (int r = 0; r < 2; ++r) {
+    models.push_back(make_model(true));
+    models.back()->set_communicator(group.communicator(r));
+  }
+  // What each rank's shard alone makes of the moving statistics after one step.
+  std::vector<rg::Tensor> alone(2);
+  for (int r = 0; r < 2; ++r) {
+    auto solo = make_model(true);
+    solo->train_on_batch(data.x.slice_rows(4 * r, 4 * r + 4), data.y.slice_rows(4 * r, 4 * r + 4));
+    alone[static_cast<size_t>(r)] = solo->get_layer("batch_normalization").weights()[2].value.clone();
+  }
+  on_every_rank(2, [&](int r) {
+    models[static_cast<size_t>(r)]->train_on_batch(data.x.slice_rows(4 * r, 4 * r + 4), data.y.slice_rows(4 * r, 4 * r + 4));
+  });
+  const rg::Tensor& m0 = models[0]->get_layer("batch_normalization").weights()[2].value;
+  const rg::Tensor& m1 = models[1]->get_layer("batch_normalization").weights()[2].value;
+  ASSERT_EQ(m0.size(), 8);
+  bool differs = false;
+  for (int64_t c = 0; c < m0.size(); ++c) {
+    EXPECT_EQ(m0[c], m1[c]);
+    EXPECT_FLOAT_EQ(m0[c], (alone[0][c] + alone[1][c]) * 0.5f);
+    differs = differs || alone[0][c] != alone[1][c];
+  }
+  EXPECT_TRUE(differs) << "the shards should give different batch statistics";
+}
+
+TEST_F(DataParallel, OneRanksStopDecisionEndsFitOnEveryRank) {
+  const Data data = make_data(16, 6);
+  dist::InProcessGroup group(2, 10.0);
+  std::vector<std::unique_ptr<rg::Model>> models;
+  for (int r = 0; r < 2; ++r) {
+    models.push_back(make_model(false));
+    models.back()->set_communicator(group.communicator(r));
+  }
+  std::vector<size_t> epochs(2);
+  std::vector<double> accuracy(2);
+  on_every_rank(2, [&](int r) {
+    rg::Model& model = *models[static_cast<size_t>(r)];
+    rg::callbacks::LambdaCallback stop_on_rank_0({.on_epoch_end = [&](int epoch, rg::callbacks::Logs&) {
+      if (r == 0 && epoch == 1) model.stop_training = true;
+    }});
+    auto history = model.fit(data.x.slice_rows(8 * r, 8 * r + 8), data.y.slice_rows(8 * r, 8 * r + 8),
+                             {.batch_size = 4, .epochs = 5, .verbose = 0, .callbacks = {&stop_on_rank_0}, .shuffle = false});
+    epochs[static_cast<size_t>(r)] = history.size();
+    accuracy[static_cast<size_t>(r)] = history["accuracy"].back();
+  });
+  EXPECT_EQ(epochs[0], 2u);
+  EXPECT_EQ(epochs[1], 2u);
+  EXPECT_EQ(accuracy[0], accuracy[1]) << "the logged accuracy is the global one on every rank";
+}
