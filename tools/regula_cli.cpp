@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
       if (report_dirs.size() == 1) {
         std::printf("Wrote %s\n", rg::report::write_run_report(report_dirs[0], report_out).c_str());
       } else {
-        const std::string out = rg::report::write_comparison_report(report_dirs, report_out);
+        const std::string out = rg::report::compare_run_directories(report_dirs, report_out);
         std::printf("Wrote %s: %zu runs compared\n", out.c_str(), report_dirs.size());
       }
     } else if (preview->parsed()) {

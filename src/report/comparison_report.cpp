@@ -65,7 +65,7 @@ void write_comparison_report(const std::vector<LabeledRun>& runs, const std::str
   io::write_file_atomically(path, html_page("Runs compared", body));
 }
 
-std::string write_comparison_report(const std::vector<std::string>& run_dirs, const std::string& path) {
+std::string compare_run_directories(const std::vector<std::string>& run_dirs, const std::string& path) {
   std::vector<LabeledRun> runs;
   for (const std::string& dir : run_dirs) {
     const std::filesystem::path p = std::filesystem::path(dir).lexically_normal();

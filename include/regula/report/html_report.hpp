@@ -48,7 +48,7 @@ struct LabeledRun {
 void write_comparison_report(const std::vector<LabeledRun>& runs, const std::string& path);
 /// Reads each run directory (load_run), labels it by the directory's own name ("runs/a/" → "a"),
 /// and writes their comparison to `path` (default "comparison.html"). Returns the path written.
-std::string write_comparison_report(const std::vector<std::string>& run_dirs, const std::string& path = "");
+std::string compare_run_directories(const std::vector<std::string>& run_dirs, const std::string& path = "");
 
 /// `text` with &, <, >, " and ' replaced by character references.
 std::string html_escape(const std::string& text);
