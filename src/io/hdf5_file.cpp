@@ -148,28 +148,25 @@ void Hdf5Group::write_float64_array(const std::string& name, const std::vector<d
               [&](const std::string& what) { fail(child_path(name), what); });
 }
 
-std::vector<int64_t> Hdf5Group::read_int64_array(const std::string& name) const {
+template <class T>
+std::vector<T> Hdf5Group::read_array(const std::string& name, int type_class, int64_t memory_type, const char* kind) const {
   const Shape shape = dataset_shape(name);
   if (shape.rank() != 1) fail(child_path(name), "expected a one-dimensional dataset, found shape " + shape.to_string());
   Hdf5Handle ds(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT));
   Hdf5Handle type(H5Dget_type(ds.id()));
-  if (H5Tget_class(type.id()) != H5T_INTEGER) fail(child_path(name), "expected an integer dataset");
-  std::vector<int64_t> out(static_cast<size_t>(shape[0]));
-  if (!out.empty() && H5Dread(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+  if (H5Tget_class(type.id()) != static_cast<H5T_class_t>(type_class)) fail(child_path(name), std::string("expected ") + kind + " dataset");
+  std::vector<T> out(static_cast<size_t>(shape[0]));
+  if (!out.empty() && H5Dread(ds.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     fail(child_path(name), "cannot read dataset (file truncated or corrupt?)");
   return out;
 }
 
+std::vector<int64_t> Hdf5Group::read_int64_array(const std::string& name) const {
+  return read_array<int64_t>(name, H5T_INTEGER, H5T_NATIVE_INT64, "an integer");
+}
+
 std::vector<double> Hdf5Group::read_float64_array(const std::string& name) const {
-  const Shape shape = dataset_shape(name);
-  if (shape.rank() != 1) fail(child_path(name), "expected a one-dimensional dataset, found shape " + shape.to_string());
-  Hdf5Handle ds(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT));
-  Hdf5Handle type(H5Dget_type(ds.id()));
-  if (H5Tget_class(type.id()) != H5T_FLOAT) fail(child_path(name), "expected a floating-point dataset");
-  std::vector<double> out(static_cast<size_t>(shape[0]));
-  if (!out.empty() && H5Dread(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
-    fail(child_path(name), "cannot read dataset (file truncated or corrupt?)");
-  return out;
+  return read_array<double>(name, H5T_FLOAT, H5T_NATIVE_DOUBLE, "a floating-point");
 }
 
 Shape Hdf5Group::dataset_shape(const std::string& name) const {

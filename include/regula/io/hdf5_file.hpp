@@ -78,6 +78,9 @@ class Hdf5Group {
   Hdf5Group(std::string file, std::string path, Hdf5Handle handle)
       : file_(std::move(file)), path_(std::move(path)), handle_(std::move(handle)) {}
   [[noreturn]] void fail(const std::string& object, const std::string& what) const;
+  /// A one-dimensional dataset of HDF5 type class `type_class`, read as `memory_type`.
+  template <class T>
+  std::vector<T> read_array(const std::string& name, int type_class, int64_t memory_type, const char* kind) const;
   std::string child_path(const std::string& name) const;
 
   std::string file_;
