@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
                 .validation_data = rg::ValidationData{x_val, y_val},
                 .class_weight = rg::utils::compute_class_weight("balanced", y_train)});
 
-    auto best = rg::io::load_model("model.hdf5");
+    auto best = rg::load_model("model.hdf5");
     const rg::Tensor pred = best->predict(test.x, {.batch_size = 256});
     std::printf("test accuracy of the best model: %.4f\n", rg::metrics::accuracy_score(test.y, pred));
     return 0;

@@ -9,8 +9,8 @@
 
 #include "experiment_fixture.hpp"
 #include "regula/error.hpp"
-#include "regula/training/ablation.hpp"
-#include "regula/training/experiment.hpp"
+#include "regula/experiment/ablation.hpp"
+#include "regula/experiment/experiment.hpp"
 #include "test_support.hpp"
 
 namespace rg = regula;

@@ -14,9 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "regula/data/idx.hpp"
 #include "regula/datasets/fashion_mnist.hpp"
 #include "regula/error.hpp"
+#include "regula/io/file_bytes.hpp"
+#include "regula/io/idx.hpp"
 #include "regula/utils/to_categorical.hpp"
 #include "test_support.hpp"
 
@@ -25,7 +26,7 @@ using regula::IOError;
 using regula::Shape;
 using regula::Tensor;
 using regula::ValueError;
-using regula::data::IdxType;
+using regula::io::IdxType;
 using regula::testing_support::error_message;
 using regula::testing_support::TemporaryDirectory;
 
@@ -80,15 +81,15 @@ TEST(Idx, RoundTripUint8RawAndGzip) {
   t[7] = 255.0f;
   for (bool gz : {false, true}) {
     std::string path = dir.file(gz ? "a.idx.gz" : "a.idx");
-    regula::data::write_idx(path, t, {.type = IdxType::uint8, .gzip = gz});
+    regula::io::write_idx(path, t, {.type = IdxType::uint8, .gzip = gz});
     std::vector<uint8_t> raw = file_bytes(path);
     ASSERT_GE(raw.size(), 2u);
     EXPECT_EQ(raw[0] == 0x1f && raw[1] == 0x8b, gz);
     if (!gz) {
       EXPECT_EQ(raw.size(), 4u + 12u + 60u);
     }
-    expect_equal(regula::data::read_idx(path), t);
-    auto h = regula::data::read_idx_header(path);
+    expect_equal(regula::io::read_idx(path), t);
+    auto h = regula::io::read_idx_header(path);
     EXPECT_EQ(h.type, IdxType::uint8);
     EXPECT_EQ(h.dims, (std::vector<int64_t>{3, 4, 5}));
     EXPECT_EQ(h.header_bytes, 16);
@@ -103,12 +104,12 @@ TEST(Idx, RoundTripFloat32RawAndGzip) {
   t[1] = -3.4e38f;
   for (bool gz : {false, true}) {
     std::string path = dir.file(gz ? "f.gz" : "f.idx");
-    regula::data::write_idx(path, t, {.type = IdxType::float32, .gzip = gz});
-    expect_equal(regula::data::read_idx(path), t);
+    regula::io::write_idx(path, t, {.type = IdxType::float32, .gzip = gz});
+    expect_equal(regula::io::read_idx(path), t);
   }
   // float32 is the default type.
-  regula::data::write_idx(dir.file("d.idx"), t);
-  EXPECT_EQ(regula::data::read_idx_header(dir.file("d.idx")).type, IdxType::float32);
+  regula::io::write_idx(dir.file("d.idx"), t);
+  EXPECT_EQ(regula::io::read_idx_header(dir.file("d.idx")).type, IdxType::float32);
 }
 
 TEST(Idx, RoundTripOtherTypes) {
@@ -126,10 +127,10 @@ TEST(Idx, RoundTripOtherTypes) {
   for (const auto& c : cases) {
     Tensor t(Shape{2, 3}, c.values);
     for (bool gz : {false, true}) {
-      std::string path = dir.file(std::string(regula::data::idx_type_name(c.type)) + (gz ? ".gz" : ""));
-      regula::data::write_idx(path, t, {.type = c.type, .gzip = gz});
-      EXPECT_EQ(regula::data::read_idx_header(path).type, c.type);
-      expect_equal(regula::data::read_idx(path), t);
+      std::string path = dir.file(std::string(regula::io::idx_type_name(c.type)) + (gz ? ".gz" : ""));
+      regula::io::write_idx(path, t, {.type = c.type, .gzip = gz});
+      EXPECT_EQ(regula::io::read_idx_header(path).type, c.type);
+      expect_equal(regula::io::read_idx(path), t);
     }
   }
 }
@@ -143,31 +144,31 @@ TEST(Idx, BigEndianDecodingOfHandWrittenFiles) {
   write_bytes(dir.file("f64"), concat(header(0x0E, {1}), {0x3F, 0xF8, 0, 0, 0, 0, 0, 0}));
   write_bytes(dir.file("i8"), concat(header(0x09, {2}), {0xFF, 0x80}));
   write_bytes(dir.file("u8"), concat(header(0x08, {1, 2}), {0xFF, 0x80}));
-  expect_equal(regula::data::read_idx(dir.file("i16")), Tensor(Shape{2}, {-2.0f, 258.0f}));
-  expect_equal(regula::data::read_idx(dir.file("i32")), Tensor(Shape{2}, {-3.0f, 65536.0f}));
-  expect_equal(regula::data::read_idx(dir.file("f32")), Tensor(Shape{2}, {1.0f, -2.5f}));
-  expect_equal(regula::data::read_idx(dir.file("f64")), Tensor(Shape{1}, {1.5f}));
-  expect_equal(regula::data::read_idx(dir.file("i8")), Tensor(Shape{2}, {-1.0f, -128.0f}));
-  expect_equal(regula::data::read_idx(dir.file("u8")), Tensor(Shape{1, 2}, {255.0f, 128.0f}));
+  expect_equal(regula::io::read_idx(dir.file("i16")), Tensor(Shape{2}, {-2.0f, 258.0f}));
+  expect_equal(regula::io::read_idx(dir.file("i32")), Tensor(Shape{2}, {-3.0f, 65536.0f}));
+  expect_equal(regula::io::read_idx(dir.file("f32")), Tensor(Shape{2}, {1.0f, -2.5f}));
+  expect_equal(regula::io::read_idx(dir.file("f64")), Tensor(Shape{1}, {1.5f}));
+  expect_equal(regula::io::read_idx(dir.file("i8")), Tensor(Shape{2}, {-1.0f, -128.0f}));
+  expect_equal(regula::io::read_idx(dir.file("u8")), Tensor(Shape{1, 2}, {255.0f, 128.0f}));
 }
 
 TEST(Idx, CompressionIsDetectedByMagicNotName) {
   TemporaryDirectory dir;
   Tensor t = iota(Shape{4, 3});
-  regula::data::write_idx(dir.file("compressed.idx"), t, {.type = IdxType::uint8, .gzip = true});
-  regula::data::write_idx(dir.file("plain.gz"), t, {.type = IdxType::uint8, .gzip = false});
-  expect_equal(regula::data::read_idx(dir.file("compressed.idx")), t);
-  expect_equal(regula::data::read_idx(dir.file("plain.gz")), t);
+  regula::io::write_idx(dir.file("compressed.idx"), t, {.type = IdxType::uint8, .gzip = true});
+  regula::io::write_idx(dir.file("plain.gz"), t, {.type = IdxType::uint8, .gzip = false});
+  expect_equal(regula::io::read_idx(dir.file("compressed.idx")), t);
+  expect_equal(regula::io::read_idx(dir.file("plain.gz")), t);
 }
 
 TEST(Idx, ConcatenatedGzipMembersAreOneStream) {
   TemporaryDirectory dir;
   std::vector<uint8_t> all = concat(header(0x08, {2, 3}), {1, 2, 3, 4, 5, 6});
   std::vector<uint8_t> first(all.begin(), all.begin() + 9), second(all.begin() + 9, all.end());
-  regula::data::write_file_bytes(dir.file("p1"), first, true);
-  regula::data::write_file_bytes(dir.file("p2"), second, true);
+  regula::io::write_file_bytes(dir.file("p1"), first, true);
+  regula::io::write_file_bytes(dir.file("p2"), second, true);
   write_bytes(dir.file("joined.gz"), concat(file_bytes(dir.file("p1")), file_bytes(dir.file("p2"))));
-  expect_equal(regula::data::read_idx(dir.file("joined.gz")), Tensor(Shape{2, 3}, {1, 2, 3, 4, 5, 6}));
+  expect_equal(regula::io::read_idx(dir.file("joined.gz")), Tensor(Shape{2, 3}, {1, 2, 3, 4, 5, 6}));
 }
 
 TEST(Idx, ReadFileBytesRoundTrip) {
@@ -175,26 +176,26 @@ TEST(Idx, ReadFileBytesRoundTrip) {
   std::vector<uint8_t> bytes(3'000'000);
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>((i * 7919) >> 5);
   for (bool gz : {false, true}) {
-    regula::data::write_file_bytes(dir.file("b"), bytes, gz);
-    EXPECT_EQ(regula::data::read_file_bytes(dir.file("b")), bytes);
+    regula::io::write_file_bytes(dir.file("b"), bytes, gz);
+    EXPECT_EQ(regula::io::read_file_bytes(dir.file("b")), bytes);
   }
-  regula::data::write_file_bytes(dir.file("empty"), {}, false);
-  EXPECT_TRUE(regula::data::read_file_bytes(dir.file("empty")).empty());
+  regula::io::write_file_bytes(dir.file("empty"), {}, false);
+  EXPECT_TRUE(regula::io::read_file_bytes(dir.file("empty")).empty());
 }
 
 TEST(Idx, WritesAreAtomicAndLeaveNoTemporaryFiles) {
   TemporaryDirectory dir;
-  regula::data::write_idx(dir.file("x.idx"), iota(Shape{5}), {.type = IdxType::uint8});
-  regula::data::write_idx(dir.file("x.idx"), iota(Shape{6}), {.type = IdxType::uint8, .gzip = true});
+  regula::io::write_idx(dir.file("x.idx"), iota(Shape{5}), {.type = IdxType::uint8});
+  regula::io::write_idx(dir.file("x.idx"), iota(Shape{6}), {.type = IdxType::uint8, .gzip = true});
   int files = 0;
   for (const auto& entry : fs::directory_iterator(dir.path())) {
     ++files;
     EXPECT_EQ(entry.path().filename(), "x.idx");
   }
   EXPECT_EQ(files, 1);
-  expect_equal(regula::data::read_idx(dir.file("x.idx")), iota(Shape{6}));
+  expect_equal(regula::io::read_idx(dir.file("x.idx")), iota(Shape{6}));
   std::string msg =
-      error_message<IOError>([&] { regula::data::write_idx(dir.file("no/such/dir/x.idx"), iota(Shape{2})); });
+      error_message<IOError>([&] { regula::io::write_idx(dir.file("no/such/dir/x.idx"), iota(Shape{2})); });
   EXPECT_NE(msg.find("no/such/dir/x.idx"), std::string::npos) << msg;
 }
 
@@ -203,20 +204,20 @@ TEST(Idx, ReadIdxArrayFirstRowsAndDivisor) {
   Tensor t = iota(Shape{10, 2, 3});  // values 0..59
   for (bool gz : {false, true}) {
     std::string path = dir.file(gz ? "r.gz" : "r");
-    regula::data::write_idx(path, t, {.type = IdxType::uint8, .gzip = gz});
-    auto a = regula::data::read_idx_array(path, 4);
+    regula::io::write_idx(path, t, {.type = IdxType::uint8, .gzip = gz});
+    auto a = regula::io::read_idx_array(path, 4);
     EXPECT_EQ(a.rows, 4);
     EXPECT_EQ(a.header.dims, (std::vector<int64_t>{10, 2, 3}));
     EXPECT_EQ(a.dims(), (std::vector<int64_t>{4, 2, 3}));
     EXPECT_EQ(a.bytes.size(), 24u);
-    Tensor x = regula::data::idx_to_tensor(a, 255.0f);
+    Tensor x = regula::io::idx_to_tensor(a, 255.0f);
     ASSERT_EQ(x.shape(), (Shape{4, 2, 3}));
     for (int64_t i = 0; i < x.size(); ++i) EXPECT_EQ(x[i], static_cast<float>(i) / 255.0f);
-    EXPECT_EQ(regula::data::read_idx_array(path, 100).rows, 10);
+    EXPECT_EQ(regula::io::read_idx_array(path, 100).rows, 10);
   }
-  EXPECT_THROW(regula::data::read_idx_array(dir.file("r"), -1), ValueError);
-  auto a = regula::data::read_idx_array(dir.file("r"));
-  EXPECT_THROW(regula::data::idx_to_tensor(a, 0.0f), ValueError);
+  EXPECT_THROW(regula::io::read_idx_array(dir.file("r"), -1), ValueError);
+  auto a = regula::io::read_idx_array(dir.file("r"));
+  EXPECT_THROW(regula::io::idx_to_tensor(a, 0.0f), ValueError);
 }
 
 TEST(Idx, ReadIdxStreamsLargeFilesAcrossChunks) {
@@ -226,42 +227,42 @@ TEST(Idx, ReadIdxStreamsLargeFilesAcrossChunks) {
   for (bool gz : {false, true}) {
     SCOPED_TRACE(gz ? "gzip" : "raw");
     std::string path = dir.file(gz ? "big.gz" : "big");
-    regula::data::write_idx(path, t, {.gzip = gz});
-    expect_equal(regula::data::read_idx(path), t);
-    Tensor half = regula::data::read_idx(path, {.max_rows = 333, .divisor = 2.0f});
+    regula::io::write_idx(path, t, {.gzip = gz});
+    expect_equal(regula::io::read_idx(path), t);
+    Tensor half = regula::io::read_idx(path, {.max_rows = 333, .divisor = 2.0f});
     ASSERT_EQ(half.shape(), (Shape{333, 1000}));
     for (int64_t i = 0; i < half.size(); ++i) ASSERT_EQ(half[i], t[i] / 2.0f) << i;
     // The same content with its last 1001 bytes cut off.
-    const std::vector<uint8_t> whole = regula::data::read_file_bytes(path);
+    const std::vector<uint8_t> whole = regula::io::read_file_bytes(path);
     ASSERT_GT(whole.size(), 1001u);
     const std::vector<uint8_t> content(whole.begin(), whole.end() - 1001);
     std::string cut = dir.file(gz ? "cut.gz" : "cut");
-    regula::data::write_file_bytes(cut, content, gz);
-    std::string msg = error_message<IOError>([&] { regula::data::read_idx(cut); });
+    regula::io::write_file_bytes(cut, content, gz);
+    std::string msg = error_message<IOError>([&] { regula::io::read_idx(cut); });
     EXPECT_NE(msg.find("(800, 1000) float32 = 3200000 bytes"), std::string::npos) << msg;
     EXPECT_NE(msg.find("only 3198999 bytes"), std::string::npos) << msg;
     // A partial read of the first rows does not reach the damage.
-    EXPECT_EQ(regula::data::read_idx(cut, {.max_rows = 10}).dim(0), 10);
+    EXPECT_EQ(regula::io::read_idx(cut, {.max_rows = 10}).dim(0), 10);
   }
-  EXPECT_THROW(regula::data::read_idx(dir.file("big"), {.max_rows = -1}), ValueError);
-  EXPECT_THROW(regula::data::read_idx(dir.file("big"), {.divisor = 0.0f}), ValueError);
+  EXPECT_THROW(regula::io::read_idx(dir.file("big"), {.max_rows = -1}), ValueError);
+  EXPECT_THROW(regula::io::read_idx(dir.file("big"), {.divisor = 0.0f}), ValueError);
 }
 
 TEST(Idx, WriteRejectsValuesTheTypeCannotHold) {
   TemporaryDirectory dir;
   std::string path = dir.file("w.idx");
   std::string msg = error_message<ValueError>(
-      [&] { regula::data::write_idx(path, Tensor(Shape{2, 2}, {0, 1, 2.5f, 3}), {.type = IdxType::uint8}); });
+      [&] { regula::io::write_idx(path, Tensor(Shape{2, 2}, {0, 1, 2.5f, 3}), {.type = IdxType::uint8}); });
   EXPECT_NE(msg.find("2.5"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(1, 0)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("uint8"), std::string::npos) << msg;
-  EXPECT_THROW(regula::data::write_idx(path, Tensor(Shape{1}, {256}), {.type = IdxType::uint8}), ValueError);
-  EXPECT_THROW(regula::data::write_idx(path, Tensor(Shape{1}, {-1}), {.type = IdxType::uint8}), ValueError);
-  EXPECT_THROW(regula::data::write_idx(path, Tensor(Shape{1}, {128}), {.type = IdxType::int8}), ValueError);
-  EXPECT_THROW(regula::data::write_idx(path, Tensor(Shape{1}, {NAN}), {.type = IdxType::int16}), ValueError);
-  EXPECT_THROW(regula::data::write_idx(path, Tensor(Shape{1}, {3e9f}), {.type = IdxType::int32}), ValueError);
-  EXPECT_THROW(regula::data::write_idx(path, Tensor(), {}), ValueError);
-  EXPECT_THROW(regula::data::write_idx(path, Tensor(Shape{2, 0}), {}), ValueError);
+  EXPECT_THROW(regula::io::write_idx(path, Tensor(Shape{1}, {256}), {.type = IdxType::uint8}), ValueError);
+  EXPECT_THROW(regula::io::write_idx(path, Tensor(Shape{1}, {-1}), {.type = IdxType::uint8}), ValueError);
+  EXPECT_THROW(regula::io::write_idx(path, Tensor(Shape{1}, {128}), {.type = IdxType::int8}), ValueError);
+  EXPECT_THROW(regula::io::write_idx(path, Tensor(Shape{1}, {NAN}), {.type = IdxType::int16}), ValueError);
+  EXPECT_THROW(regula::io::write_idx(path, Tensor(Shape{1}, {3e9f}), {.type = IdxType::int32}), ValueError);
+  EXPECT_THROW(regula::io::write_idx(path, Tensor(), {}), ValueError);
+  EXPECT_THROW(regula::io::write_idx(path, Tensor(Shape{2, 0}), {}), ValueError);
   EXPECT_FALSE(fs::exists(path));
 }
 
@@ -298,8 +299,8 @@ TEST(IdxErrors, CorruptContentRawAndCompressed) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     std::string path = dir.file(c.name);
-    regula::data::write_file_bytes(path, c.bytes, c.gzip);
-    std::string msg = error_message<IOError>([&] { regula::data::read_idx(path); });
+    regula::io::write_file_bytes(path, c.bytes, c.gzip);
+    std::string msg = error_message<IOError>([&] { regula::io::read_idx(path); });
     EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
     if (c.gzip) {
       EXPECT_NE(msg.find("gzip"), std::string::npos) << msg;
@@ -313,22 +314,22 @@ TEST(IdxErrors, HeaderOnlyReadSkipsTheData) {
   // Data truncated: read_idx_header does not look at it; read_idx does.
   std::string path = dir.file("h");
   write_bytes(path, concat(header(0x08, {5, 2}), {1, 2}));
-  auto h = regula::data::read_idx_header(path);
+  auto h = regula::io::read_idx_header(path);
   EXPECT_EQ(h.dims, (std::vector<int64_t>{5, 2}));
-  EXPECT_THROW(regula::data::read_idx(path), IOError);
+  EXPECT_THROW(regula::io::read_idx(path), IOError);
   write_bytes(path, {0, 0, 7, 1, 0, 0, 0, 1, 0});
-  EXPECT_THROW(regula::data::read_idx_header(path), IOError);
+  EXPECT_THROW(regula::io::read_idx_header(path), IOError);
 }
 
 TEST(IdxErrors, MissingFileAndDirectory) {
   TemporaryDirectory dir;
   std::string path = dir.file("nope.idx");
-  std::string msg = error_message<IOError>([&] { regula::data::read_idx(path); });
+  std::string msg = error_message<IOError>([&] { regula::io::read_idx(path); });
   EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
-  msg = error_message<IOError>([&] { regula::data::read_idx_header(dir.path().string()); });
+  msg = error_message<IOError>([&] { regula::io::read_idx_header(dir.path().string()); });
   EXPECT_NE(msg.find("directory"), std::string::npos) << msg;
-  msg = error_message<IOError>([&] { regula::data::read_file_bytes(path); });
+  msg = error_message<IOError>([&] { regula::io::read_file_bytes(path); });
   EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
 }
 
@@ -337,7 +338,7 @@ TEST(IdxErrors, CorruptGzipStreams) {
   Tensor t = iota(Shape{50, 20}, 0.0f, 0.0f);
   for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>((i * 37) % 251);
   std::string good = dir.file("good.gz");
-  regula::data::write_idx(good, t, {.type = IdxType::uint8, .gzip = true});
+  regula::io::write_idx(good, t, {.type = IdxType::uint8, .gzip = true});
   const std::vector<uint8_t> gz = file_bytes(good);
   ASSERT_GT(gz.size(), 40u);
 
@@ -345,7 +346,7 @@ TEST(IdxErrors, CorruptGzipStreams) {
     SCOPED_TRACE(name);
     std::string path = dir.file(name);
     write_bytes(path, bytes);
-    std::string msg = error_message<IOError>([&] { regula::data::read_idx(path); });
+    std::string msg = error_message<IOError>([&] { regula::io::read_idx(path); });
     EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("gzip"), std::string::npos) << msg;
     EXPECT_NE(msg.find(expected), std::string::npos) << "missing '" << expected << "' in: " << msg;
@@ -393,11 +394,11 @@ void write_fake_fashion_mnist(const TemporaryDirectory& dir, int64_t n_train, in
     return t;
   };
   std::string sfx = gz ? ".gz" : "";
-  regula::data::IdxWriteOptions o{.type = IdxType::uint8, .gzip = gz};
-  regula::data::write_idx(dir.file("train-images-idx3-ubyte" + sfx), images(n_train), o);
-  regula::data::write_idx(dir.file("train-labels-idx1-ubyte" + sfx), labels(n_train_labels < 0 ? n_train : n_train_labels), o);
-  regula::data::write_idx(dir.file("t10k-images-idx3-ubyte" + sfx), images(n_test), o);
-  regula::data::write_idx(dir.file("t10k-labels-idx1-ubyte" + sfx), labels(n_test), o);
+  regula::io::IdxWriteOptions o{.type = IdxType::uint8, .gzip = gz};
+  regula::io::write_idx(dir.file("train-images-idx3-ubyte" + sfx), images(n_train), o);
+  regula::io::write_idx(dir.file("train-labels-idx1-ubyte" + sfx), labels(n_train_labels < 0 ? n_train : n_train_labels), o);
+  regula::io::write_idx(dir.file("t10k-images-idx3-ubyte" + sfx), images(n_test), o);
+  regula::io::write_idx(dir.file("t10k-labels-idx1-ubyte" + sfx), labels(n_test), o);
 }
 
 }  // namespace
@@ -438,7 +439,7 @@ TEST(FashionMnist, UnpackedFilesAndEnvironmentVariable) {
   const char* old = std::getenv("REGULA_FASHION_MNIST_DIR");
   std::string saved = old ? old : "";
   ::setenv("REGULA_FASHION_MNIST_DIR", dir.path().string().c_str(), 1);
-  EXPECT_EQ(regula::data::resolve_idx_dataset_dir(fm::spec()), dir.path().string());
+  EXPECT_EQ(regula::datasets::resolve_idx_dataset_dir(fm::spec()), dir.path().string());
   fm::Data d = fm::load_data();
   if (old) ::setenv("REGULA_FASHION_MNIST_DIR", saved.c_str(), 1); else ::unsetenv("REGULA_FASHION_MNIST_DIR");
   EXPECT_EQ(d.train.x.dim(0), 4);
@@ -459,7 +460,7 @@ TEST(FashionMnist, BadLabelNamesFileSampleAndValue) {
   TemporaryDirectory dir;
   write_fake_fashion_mnist(dir, 6, 5);
   Tensor labels(Shape{5}, {0, 1, 2, 10, 4});
-  regula::data::write_idx(dir.file("t10k-labels-idx1-ubyte.gz"), labels, {.type = IdxType::uint8, .gzip = true});
+  regula::io::write_idx(dir.file("t10k-labels-idx1-ubyte.gz"), labels, {.type = IdxType::uint8, .gzip = true});
   std::string msg = error_message<IOError>([&] { fm::load_data({.path = dir.path().string()}); });
   EXPECT_NE(msg.find("t10k-labels-idx1-ubyte.gz"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sample 3"), std::string::npos) << msg;

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "regula/data/idx.hpp"
+#include "regula/io/idx.hpp"
 #include "regula/tensor/tensor.hpp"
 #include "regula/utils/random.hpp"
 
@@ -47,8 +47,8 @@ class ExperimentDirectoryTest : public ::testing::Test {
         x[i * 36 + p] = static_cast<float>(std::round((label == 1 && left ? 180.0 : 40.0) + 30.0 * rng.uniform()));
       }
     }
-    rg::data::write_idx((dir_ / (prefix + "-x.idx")).string(), x, {.type = rg::data::IdxType::uint8});
-    rg::data::write_idx((dir_ / (prefix + "-y.idx")).string(), y, {.type = rg::data::IdxType::uint8, .gzip = true});
+    rg::io::write_idx((dir_ / (prefix + "-x.idx")).string(), x, {.type = rg::io::IdxType::uint8});
+    rg::io::write_idx((dir_ / (prefix + "-y.idx")).string(), y, {.type = rg::io::IdxType::uint8, .gzip = true});
   }
 
   /// Writes two-class IDX sets (200 training images, 60 test images) and an experiment file on

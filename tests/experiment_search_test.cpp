@@ -13,10 +13,10 @@
 #include <fmt/format.h>
 
 #include "experiment_fixture.hpp"
+#include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
-#include "regula/io/yaml.hpp"
-#include "regula/training/experiment.hpp"
-#include "regula/training/experiment_search.hpp"
+#include "regula/experiment/experiment.hpp"
+#include "regula/experiment/experiment_search.hpp"
 #include "test_support.hpp"
 
 namespace rg = regula;
@@ -156,7 +156,7 @@ TEST_F(ExperimentSearchTest, GridSearchTrainsEveryConfigurationAndScoresTheBestE
   EXPECT_DOUBLE_EQ(best.get<double>("compile.optimizer.learning_rate"), 0.05);
   EXPECT_GT(result.results.best_score(), 0.9);
   // best.yaml is the best trial's experiment, ready for `regula fit`.
-  const json best_experiment = rg::io::read_yaml_file((dir_ / "run" / "best.yaml").string());
+  const json best_experiment = rg::config::read_yaml_file((dir_ / "run" / "best.yaml").string());
   EXPECT_EQ(best_experiment, result.best_experiment);
   EXPECT_DOUBLE_EQ(best_experiment["compile"]["optimizer"]["learning_rate"].get<double>(), 0.05);
   EXPECT_FALSE(best_experiment.contains("search"));

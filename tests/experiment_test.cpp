@@ -8,16 +8,16 @@
 #include <filesystem>
 #include <fstream>
 
-#include "regula/data/idx.hpp"
-#include "regula/error.hpp"
-#include "regula/io/csv.hpp"
-#include "regula/io/model_file.hpp"
-#include "regula/io/npy.hpp"
-#include "regula/io/yaml.hpp"
-#include "regula/preprocessing/image.hpp"
-#include "regula/training/experiment.hpp"
-#include "regula/utils/random.hpp"
 #include "experiment_fixture.hpp"
+#include "regula/config/yaml.hpp"
+#include "regula/error.hpp"
+#include "regula/experiment/experiment.hpp"
+#include "regula/io/csv.hpp"
+#include "regula/io/idx.hpp"
+#include "regula/io/npy.hpp"
+#include "regula/model/model_file.hpp"
+#include "regula/preprocessing/image.hpp"
+#include "regula/utils/random.hpp"
 
 namespace rg = regula;
 namespace fs = std::filesystem;
@@ -29,7 +29,7 @@ using ExperimentTest = regula::testing_support::ExperimentDirectoryTest;
 }  // namespace
 
 TEST_F(ExperimentTest, YamlScalarsAreTypedAsTheCoreSchema) {
-  const auto j = rg::io::yaml_to_json("a: 1\nb: 1.0e-4\nc: true\nd: '3'\ne: same\nf: ~\ng: [1, 2]\n", "t.yaml");
+  const auto j = rg::config::yaml_to_json("a: 1\nb: 1.0e-4\nc: true\nd: '3'\ne: same\nf: ~\ng: [1, 2]\n", "t.yaml");
   EXPECT_TRUE(j["a"].is_number_integer());
   EXPECT_DOUBLE_EQ(j["b"].get<double>(), 1e-4);
   EXPECT_EQ(j["c"], true);
@@ -37,7 +37,7 @@ TEST_F(ExperimentTest, YamlScalarsAreTypedAsTheCoreSchema) {
   EXPECT_EQ(j["e"], "same");
   EXPECT_TRUE(j["f"].is_null());
   EXPECT_EQ(j["g"].size(), 2u);
-  EXPECT_THROW(rg::io::yaml_to_json("a: [1, 2\n", "bad.yaml"), rg::ValueError);
+  EXPECT_THROW(rg::config::yaml_to_json("a: [1, 2\n", "bad.yaml"), rg::ValueError);
 }
 
 TEST_F(ExperimentTest, OmittedKeysTakeTheDefaultExperiment) {
@@ -180,10 +180,10 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
   // load_model('best.h5') before evaluate): the same scores as that file's model.
   const std::string kept = (dir_ / "run" / "best.h5").string();
   EXPECT_NE(printed.find("Testing the kept model: the weights of " + kept), std::string::npos) << printed;
-  auto best_model = rg::io::load_model(kept);
-  rg::Tensor x_test = rg::data::idx_to_tensor(rg::data::read_idx_array((dir_ / "test-x.idx").string()), 255.0f);
+  auto best_model = rg::load_model(kept);
+  rg::Tensor x_test = rg::io::idx_to_tensor(rg::io::read_idx_array((dir_ / "test-x.idx").string()), 255.0f);
   x_test = x_test.reshaped({x_test.dim(0), 6, 6, 1});
-  const rg::Tensor y_test = rg::data::idx_to_tensor(rg::data::read_idx_array((dir_ / "test-y.idx").string()));
+  const rg::Tensor y_test = rg::io::idx_to_tensor(rg::io::read_idx_array((dir_ / "test-y.idx").string()));
   const auto scores = best_model->evaluate(x_test, y_test, {.batch_size = 256, .verbose = 0});
   EXPECT_NEAR(scores.at("accuracy"), result.test.at("accuracy"), 1e-6);
   EXPECT_NEAR(scores.at("loss"), result.test.at("loss"), 1e-4);
@@ -194,7 +194,7 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
                            "logs/train", "logs/validation"})
     EXPECT_TRUE(fs::exists(dir_ / "run" / name)) << name;
   // The resolved experiment reads back to the same experiment.
-  EXPECT_EQ(rg::io::read_yaml_file((dir_ / "run" / "experiment.yaml").string()), experiment);
+  EXPECT_EQ(rg::config::read_yaml_file((dir_ / "run" / "experiment.yaml").string()), experiment);
   std::ifstream csv(dir_ / "run" / "history.csv");
   std::string header;
   std::getline(csv, header);

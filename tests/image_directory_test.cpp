@@ -1,8 +1,8 @@
-// Image directories (regula/data/image_directory.hpp): Keras's listing order with nested
+// Image directories (regula/preprocessing/image_directory.hpp): Keras's listing order with nested
 // folders, labels, skip versus raise for a corrupt file, the per-class validation split of
 // flow_from_directory, and image_dataset_from_directory's shapes, labels, label modes and split.
 
-#include "regula/data/image_directory.hpp"
+#include "regula/preprocessing/image_directory.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 namespace pp = regula::preprocessing;
 using regula::Shape;
 using regula::Tensor;
-using regula::data::image_dataset_from_directory;
-using regula::data::list_image_directory;
+using regula::preprocessing::image_dataset_from_directory;
+using regula::preprocessing::list_image_directory;
 using regula::testing_support::expect_error;
 using regula::testing_support::TemporaryDirectory;
 
@@ -101,7 +101,7 @@ TEST_F(ImageDirectoryTest, BadDirectoriesAndOptions) {
 }
 
 TEST_F(ImageDirectoryTest, SubsetRangeIsKerasPerClassSplit) {
-  using regula::data::subset_range;
+  using regula::preprocessing::subset_range;
   EXPECT_EQ(subset_range(10, 0.2, "validation"), (std::pair<size_t, size_t>{0, 2}));
   EXPECT_EQ(subset_range(10, 0.2, "training"), (std::pair<size_t, size_t>{2, 10}));
   EXPECT_EQ(subset_range(10, 0.2, ""), (std::pair<size_t, size_t>{0, 10}));
@@ -113,11 +113,11 @@ TEST_F(ImageDirectoryTest, SubsetRangeIsKerasPerClassSplit) {
   testing::internal::CaptureStderr();
   const auto listing = list_image_directory(root(), {.on_error = "skip"});
   testing::internal::GetCapturedStderr();
-  const auto validation = regula::data::select_subset(listing, 0.5, "validation");
+  const auto validation = regula::preprocessing::select_subset(listing, 0.5, "validation");
   EXPECT_EQ(validation.file_paths, (std::vector<std::string>{path("apple/a1.png"), path("apple/a2.PNG"),
                                                              path("apple/b.jpg"), path("cherry/good.png")}));
   EXPECT_EQ(validation.labels, (std::vector<int64_t>{0, 0, 0, 2}));
-  EXPECT_EQ(regula::data::select_subset(listing, 0.5, "training").file_paths.size(), 4u);
+  EXPECT_EQ(regula::preprocessing::select_subset(listing, 0.5, "training").file_paths.size(), 4u);
 }
 
 TEST_F(ImageDirectoryTest, DatasetShapesLabelsAndPixels) {
@@ -161,7 +161,7 @@ TEST_F(ImageDirectoryTest, DatasetShapesLabelsAndPixels) {
 
 TEST_F(ImageDirectoryTest, DatasetValidationSplitIsTheTailOfOneSeededShuffle) {
   testing::internal::CaptureStderr();
-  const regula::data::ImageDatasetOptions base{.image_size = {2, 2}, .seed = 7, .validation_split = 0.25,
+  const regula::preprocessing::ImageDatasetOptions base{.image_size = {2, 2}, .seed = 7, .validation_split = 0.25,
                                                .on_error = "skip", .verbose = false};
   auto training_options = base, validation_options = base, all_options = base;
   training_options.subset = "training";

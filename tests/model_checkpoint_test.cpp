@@ -8,10 +8,10 @@
 
 #include "regula/callbacks/model_checkpoint.hpp"
 #include "regula/error.hpp"
-#include "regula/io/model_file.hpp"
 #include "regula/layers/dense.hpp"
 #include "regula/layers/input.hpp"
 #include "regula/model/model.hpp"
+#include "regula/model/model_file.hpp"
 
 namespace rg = regula;
 namespace cb = regula::callbacks;
@@ -93,7 +93,7 @@ TEST(ModelCheckpoint, SaveBestOnlyWritesOnImprovementWithKerasMessages) {
                      "\nEpoch 4: val_loss did not improve from 0.20000\n"
                      "Epoch 5: val_loss improved from 0.20000 to 0.10000, saving model to " + p5 + "\n");
   EXPECT_DOUBLE_EQ(checkpoint.best(), 0.1);
-  EXPECT_EQ(rg::io::saved_epoch(p5), 5);
+  EXPECT_EQ(rg::saved_epoch(p5), 5);
 }
 
 TEST(ModelCheckpoint, MaxModeAndInitialThreshold) {
@@ -126,7 +126,7 @@ TEST(ModelCheckpoint, EveryEpochWithoutSaveBestOnly) {
   EXPECT_EQ(out, "Epoch 1: saving model to " + (dir / "w-1.weights.h5").string() + "\nEpoch 2: saving model to " +
                      (dir / "w-2.weights.h5").string() + "\n");
   auto other = tiny_model();
-  rg::io::load_weights(*other, (dir / "w-2.weights.h5").string());
+  rg::load_weights(*other, (dir / "w-2.weights.h5").string());
 }
 
 TEST(ModelCheckpoint, MissingMonitorWarnsOnceAndSaves) {
@@ -154,7 +154,7 @@ TEST(ModelCheckpoint, OverwritingAFixedNameLeavesNoTemporaryFiles) {
     checkpoint.on_epoch_end(epoch, logs);
   }
   EXPECT_EQ(files_in(dir), (std::set<std::string>{"latest.h5"}));
-  EXPECT_EQ(rg::io::saved_epoch((dir / "latest.h5").string()), 3);
+  EXPECT_EQ(rg::saved_epoch((dir / "latest.h5").string()), 3);
 }
 
 }  // namespace

@@ -13,11 +13,11 @@
 
 #include "regula/error.hpp"
 #include "regula/io/hdf5_file.hpp"
-#include "regula/io/model_file.hpp"
 #include "regula/layers/dense.hpp"
 #include "regula/layers/input.hpp"
 #include "regula/layers/merge.hpp"
 #include "regula/model/model.hpp"
+#include "regula/model/model_file.hpp"
 #include "regula/model/seed_model.hpp"
 #include "regula/model/sequential.hpp"
 #include "regula/utils/random.hpp"
@@ -66,8 +66,8 @@ void expect_weights_equal(const rg::Model& a, const rg::Model& b) {
 TEST(ModelFile, FunctionalRoundTripPredictsBitwiseEqual) {
   auto model = small_functional();
   const std::string path = tmp("functional.h5");
-  rg::io::save_model(*model, path);
-  auto loaded = rg::io::load_model(path);
+  rg::save_model(*model, path);
+  auto loaded = rg::load_model(path);
   EXPECT_EQ(loaded->name(), "small");
   ASSERT_EQ(loaded->layers().size(), model->layers().size());
   for (size_t i = 0; i < model->layers().size(); ++i) {
@@ -83,8 +83,8 @@ TEST(ModelFile, FunctionalRoundTripPredictsBitwiseEqual) {
 TEST(ModelFile, SeedModelRoundTripPredictsBitwiseEqual) {
   auto model = rg::models::seed_model();
   const std::string path = tmp("seed.hdf5");
-  rg::io::save_model(*model, path);
-  auto loaded = rg::io::load_model(path);
+  rg::save_model(*model, path);
+  auto loaded = rg::load_model(path);
   EXPECT_EQ(loaded->count_params(), model->count_params());
   EXPECT_EQ(loaded->count_trainable_params(), model->count_trainable_params());
   expect_weights_equal(*model, *loaded);
@@ -98,8 +98,8 @@ TEST(ModelFile, SequentialStaysSequential) {
   model.add(rg::layers::Dense(4, {.activation = "relu"}));
   model.add(rg::layers::Dense(2));
   const std::string path = tmp("seq.h5");
-  rg::io::save_model(model, path);
-  auto loaded = rg::io::load_model(path);
+  rg::save_model(model, path);
+  auto loaded = rg::load_model(path);
   EXPECT_NE(dynamic_cast<rg::Sequential*>(loaded.get()), nullptr);
   const rg::Tensor x = random_tensor({4, 3}, 3);
   expect_bitwise_equal(model.predict(x), loaded->predict(x));
@@ -108,15 +108,15 @@ TEST(ModelFile, SequentialStaysSequential) {
 TEST(ModelFile, WeightsOnlyRoundTripIntoAFreshModel) {
   auto model = small_functional();
   const std::string path = tmp("w.weights.h5");
-  rg::io::save_weights(*model, path);
+  rg::save_weights(*model, path);
   auto other = small_functional();  // other default names (dense_3, …): matched by order, as Keras
-  rg::io::load_weights(*other, path);
+  rg::load_weights(*other, path);
   expect_weights_equal(*model, *other);
   // A full model file also serves load_weights.
   const std::string full = tmp("full.h5");
-  rg::io::save_model(*model, full);
+  rg::save_model(*model, full);
   auto third = small_functional();
-  rg::io::load_weights(*third, full);
+  rg::load_weights(*third, full);
   expect_weights_equal(*model, *third);
 }
 
@@ -132,13 +132,13 @@ void check_optimizer_round_trip(rg::optimizers::OptimizerPtr optimizer, const st
   model->train_on_batch(x, y);
   model->train_on_batch(x, y);
   const std::string path = tmp(file);
-  rg::io::save_model(*model, path, 2);
-  auto loaded = rg::io::load_model(path);
+  rg::save_model(*model, path, 2);
+  auto loaded = rg::load_model(path);
   ASSERT_TRUE(loaded->compiled());
   EXPECT_EQ(loaded->optimizer().name(), name);
   EXPECT_EQ(loaded->optimizer().iterations(), 2);
   EXPECT_DOUBLE_EQ(loaded->optimizer().learning_rate(), lr);
-  EXPECT_EQ(rg::io::saved_epoch(path), 2);
+  EXPECT_EQ(rg::saved_epoch(path), 2);
   model->train_on_batch(x, y);
   loaded->train_on_batch(x, y);
   expect_weights_equal(*model, *loaded);
@@ -153,31 +153,31 @@ TEST(ModelFile, OptimizerStateRoundTripContinuesTrainingIdentically) {
 
 TEST(ModelFile, RejectsBadExtensions) {
   auto model = small_functional();
-  EXPECT_THROW(rg::io::save_model(*model, tmp("m.keras")), rg::ValueError);
-  EXPECT_THROW(rg::io::save_weights(*model, tmp("m.txt")), rg::ValueError);
-  EXPECT_THROW(rg::io::load_model(tmp("m.json")), rg::ValueError);
+  EXPECT_THROW(rg::save_model(*model, tmp("m.keras")), rg::ValueError);
+  EXPECT_THROW(rg::save_weights(*model, tmp("m.txt")), rg::ValueError);
+  EXPECT_THROW(rg::load_model(tmp("m.json")), rg::ValueError);
 }
 
 TEST(ModelFile, MissingCorruptAndTruncatedFilesAreIOErrorsNamingTheFile) {
   const std::string missing = tmp("missing.h5");
   try {
-    rg::io::load_model(missing);
+    rg::load_model(missing);
     FAIL() << "no error";
   } catch (const rg::IOError& e) {
     EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
   }
   const std::string garbage = tmp("garbage.h5");
   std::ofstream(garbage) << "this is not an HDF5 file";
-  EXPECT_THROW(rg::io::load_model(garbage), rg::IOError);
+  EXPECT_THROW(rg::load_model(garbage), rg::IOError);
 
   auto model = rg::models::seed_model();
   const std::string good = tmp("good.h5");
-  rg::io::save_model(*model, good);
+  rg::save_model(*model, good);
   const std::string cut = tmp("cut.h5");
   fs::copy_file(good, cut, fs::copy_options::overwrite_existing);
   fs::resize_file(cut, fs::file_size(good) / 2);
   try {
-    auto loaded = rg::io::load_model(cut);
+    auto loaded = rg::load_model(cut);
     FAIL() << "a truncated file loaded";
   } catch (const rg::IOError& e) {
     EXPECT_NE(std::string(e.what()).find(cut), std::string::npos) << e.what();
@@ -200,7 +200,7 @@ TEST(ModelFile, UnknownLayerClassIsAValueError) {
       {"class_name": "Frobnicate", "config": {"name": "f"}, "name": "f", "inbound_nodes": [[["in", 0, 0, {}]]]}],
       "input_layers": [["in", 0, 0]], "output_layers": [["f", 0, 0]]}})");
   try {
-    rg::io::load_model(path);
+    rg::load_model(path);
     FAIL() << "no error";
   } catch (const rg::ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("Frobnicate"), std::string::npos) << e.what();
@@ -211,7 +211,7 @@ TEST(ModelFile, WrongFormatVersionFailsLoudly) {
   const std::string path = tmp("v2.h5");
   write_config_file(path, "{}", "2");
   try {
-    rg::io::load_model(path);
+    rg::load_model(path);
     FAIL() << "no error";
   } catch (const rg::IOError& e) {
     EXPECT_NE(std::string(e.what()).find("regula_format_version"), std::string::npos) << e.what();
@@ -221,7 +221,7 @@ TEST(ModelFile, WrongFormatVersionFailsLoudly) {
 TEST(ModelFile, WeightsThatDoNotFitAreShapeErrorsAndChangeNothing) {
   auto model = small_functional();
   const std::string path = tmp("fit.weights.h5");
-  rg::io::save_weights(*model, path);
+  rg::save_weights(*model, path);
   auto input = rg::layers::Input({4});
   auto a = rg::layers::Dense(6, {.activation = "relu"})(input);
   auto b = rg::layers::Dense(6, {.activation = "tanh"})(input);
@@ -230,7 +230,7 @@ TEST(ModelFile, WeightsThatDoNotFitAreShapeErrorsAndChangeNothing) {
   rg::Model other(input, out);
   const auto before = other.get_weights();
   try {
-    rg::io::load_weights(other, path);
+    rg::load_weights(other, path);
     FAIL() << "no error";
   } catch (const rg::ShapeError& e) {
     const std::string msg = e.what();
@@ -247,12 +247,12 @@ TEST(ModelFile, WritesAreAtomic) {
   auto model = small_functional();
   const fs::path dir = scratch_dir() / "atomic";
   fs::create_directories(dir);
-  rg::io::save_model(*model, (dir / "m.h5").string());
-  rg::io::save_weights(*model, (dir / "m.weights.h5").string());
+  rg::save_model(*model, (dir / "m.h5").string());
+  rg::save_weights(*model, (dir / "m.weights.h5").string());
   for (const auto& entry : fs::directory_iterator(dir))
     EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
   // A failed write (folder missing) leaves nothing behind.
-  EXPECT_THROW(rg::io::save_model(*model, (dir / "nope" / "m.h5").string()), rg::IOError);
+  EXPECT_THROW(rg::save_model(*model, (dir / "nope" / "m.h5").string()), rg::IOError);
 }
 
 // h5py reads our file independently: layer names, weight names, shapes and sums must match.
@@ -262,7 +262,7 @@ TEST(ModelFile, H5pyReadsTheSameLayout) {
   auto model = small_functional();
   model->compile({.optimizer = "adam", .loss = "sparse_categorical_crossentropy"});
   const std::string path = tmp("h5py.h5");
-  rg::io::save_model(*model, path);
+  rg::save_model(*model, path);
   const std::string script = tmp("read.py");
   std::ofstream(script) << R"(import sys, json, h5py, numpy as np
 def s(v): return v.decode() if isinstance(v, bytes) else str(v)

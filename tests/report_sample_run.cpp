@@ -12,9 +12,9 @@
 #include <fstream>
 #include <string>
 
-#include "regula/data/idx.hpp"
 #include "regula/error.hpp"
-#include "regula/training/experiment.hpp"
+#include "regula/experiment/experiment.hpp"
+#include "regula/io/idx.hpp"
 #include "regula/utils/random.hpp"
 
 namespace rg = regula;
@@ -36,8 +36,8 @@ void write_images(const fs::path& dir, const std::string& prefix, int64_t n, uin
       x[i * 64 + p] = static_cast<float>(std::round((band ? 75.0 : 40.0) + 120.0 * rng.uniform()));
     }
   }
-  rg::data::write_idx((dir / (prefix + "-x.idx")).string(), x, {.type = rg::data::IdxType::uint8});
-  rg::data::write_idx((dir / (prefix + "-y.idx")).string(), y, {.type = rg::data::IdxType::uint8});
+  rg::io::write_idx((dir / (prefix + "-x.idx")).string(), x, {.type = rg::io::IdxType::uint8});
+  rg::io::write_idx((dir / (prefix + "-y.idx")).string(), y, {.type = rg::io::IdxType::uint8});
 }
 
 }  // namespace

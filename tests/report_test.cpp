@@ -11,23 +11,23 @@
 #include <limits>
 #include <sstream>
 
+#include "experiment_fixture.hpp"
 #include "regula/callbacks/early_stopping.hpp"
-#include "regula/callbacks/learning_curve_report.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
 #include "regula/error.hpp"
+#include "regula/experiment/experiment.hpp"
 #include "regula/layers/dense.hpp"
 #include "regula/layers/input.hpp"
 #include "regula/model/sequential.hpp"
 #include "regula/optimizers/optimizer.hpp"
 #include "regula/report/diagnosis.hpp"
 #include "regula/report/html_report.hpp"
+#include "regula/report/learning_curve_report.hpp"
 #include "regula/report/run_data.hpp"
 #include "regula/report/svg_chart.hpp"
 #include "regula/report/test_evaluation.hpp"
 #include "regula/report/training_events.hpp"
-#include "regula/training/experiment.hpp"
 #include "regula/utils/random.hpp"
-#include "experiment_fixture.hpp"
 #include "test_support.hpp"
 
 namespace rg = regula;
@@ -426,7 +426,7 @@ TEST(ReportCallback, WritesTheReportAtTrainEndWithTheCallbacksMarkers) {
   // patience 0 on a loss that cannot improve (learning rate 0) stops at the second epoch.
   model.optimizer().set_learning_rate(0.0);
   rg::callbacks::EarlyStopping early({.monitor = "val_loss", .patience = 0, .restore_best_weights = true});
-  rg::callbacks::LearningCurveReport report(dir.file("report.html"), {.callbacks = {&early}, .epochs = 5, .title = "tiny"});
+  rg::report::LearningCurveReport report(dir.file("report.html"), {.callbacks = {&early}, .epochs = 5, .title = "tiny"});
   model.fit(x, y, {.batch_size = 16, .epochs = 5, .verbose = 0, .callbacks = {&early, &report}, .validation_split = 0.25});
   ASSERT_TRUE(fs::exists(dir.file("report.html")));
   const std::string html = read(dir.file("report.html"));
@@ -435,7 +435,7 @@ TEST(ReportCallback, WritesTheReportAtTrainEndWithTheCallbacksMarkers) {
   EXPECT_FALSE(contains(html, "The run is incomplete"));
   EXPECT_EQ(report.run_data().history.size(), 2u);
   EXPECT_EQ(early.stopped_epoch(), 1);
-  expect_error<rg::ValueError>([] { rg::callbacks::LearningCurveReport("", {}); }, {"LearningCurveReport", "path"});
+  expect_error<rg::ValueError>([] { rg::report::LearningCurveReport("", {}); }, {"LearningCurveReport", "path"});
 }
 
 TEST(ReportEvaluation, RegressionTargetsWriteNoEvaluation) {

@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "regula/callbacks/callback_factory.hpp"
 #include "regula/callbacks/learning_rate_scheduler.hpp"
+#include "regula/experiment/callback_factory.hpp"
 #include "regula/io/crc32c.hpp"
 #include "regula/io/event_file_reader.hpp"
 #include "regula/io/event_file_writer.hpp"
@@ -491,33 +491,33 @@ TEST(TensorBoard, FromAnExperimentConfigInsideTheRunDirectory) {
                                {"histogram_freq", 0},
                                {"update_freq", "epoch"},
                                {"write_graph", true}};
-  auto callback = cb::callback_from_config(spec, tmp.path().string(), "callbacks[0]");
+  auto callback = rg::experiment::callback_from_config(spec, tmp.path().string(), "callbacks[0]");
   auto* tensorboard = dynamic_cast<cb::TensorBoard*>(callback.get());
   ASSERT_NE(tensorboard, nullptr);
   EXPECT_EQ(tensorboard->log_dir(), (tmp.path() / "logs").string());
   EXPECT_EQ(tensorboard->batch_frequency(), 0);
   const auto absolute =
-      cb::callback_from_config({{"class_name", "TensorBoard"}, {"log_dir", "/abs/logs"}, {"update_freq", 100}},
+      rg::experiment::callback_from_config({{"class_name", "TensorBoard"}, {"log_dir", "/abs/logs"}, {"update_freq", 100}},
                                tmp.path().string(), "callbacks[0]");
   EXPECT_EQ(dynamic_cast<cb::TensorBoard&>(*absolute).log_dir(), "/abs/logs");
   EXPECT_EQ(dynamic_cast<cb::TensorBoard&>(*absolute).batch_frequency(), 100);
   EXPECT_EQ(
-      dynamic_cast<cb::TensorBoard&>(*cb::callback_from_config({{"class_name", "TensorBoard"}}, "", "c")).log_dir(),
+      dynamic_cast<cb::TensorBoard&>(*rg::experiment::callback_from_config({{"class_name", "TensorBoard"}}, "", "c")).log_dir(),
       "logs");
 
   expect_error<rg::ValueError>(
       [&] {
-        cb::callback_from_config({{"class_name", "TensorBoard"}, {"update_freq", "weekly"}}, "", "callbacks[1]");
+        rg::experiment::callback_from_config({{"class_name", "TensorBoard"}, {"update_freq", "weekly"}}, "", "callbacks[1]");
       },
       {"callbacks[1]", "update_freq='weekly'", "'epoch', 'batch'"});
   expect_error<rg::ValueError>(
       [&] {
-        cb::callback_from_config({{"class_name", "TensorBoard"}, {"update_freq", 1.5}}, "", "callbacks[1]");
+        rg::experiment::callback_from_config({{"class_name", "TensorBoard"}, {"update_freq", 1.5}}, "", "callbacks[1]");
       },
       {"callbacks[1]", "update_freq=1.5"});
   expect_error<rg::ValueError>(
       [&] {
-        cb::callback_from_config({{"class_name", "TensorBoard"}, {"histogram_frq", 1}}, "", "callbacks[1]");
+        rg::experiment::callback_from_config({{"class_name", "TensorBoard"}, {"histogram_frq", 1}}, "", "callbacks[1]");
       },
       {"histogram_frq"});
 }

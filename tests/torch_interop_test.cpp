@@ -19,9 +19,9 @@
 #include <sstream>
 #include <string>
 
-#include "regula/data/idx.hpp"
-#include "regula/io/model_file.hpp"
+#include "regula/io/idx.hpp"
 #include "regula/model/model.hpp"
+#include "regula/model/model_file.hpp"
 #include "regula/model/seed_model.hpp"
 #include "regula/utils/random.hpp"
 
@@ -89,16 +89,16 @@ TEST(TorchInterop, PyTorchPredictsTheSameFromOurH5File) {
   const std::string inputs_path = (dir / "inputs.idx").string();
   const std::string outputs_path = (dir / "outputs.idx").string();
   const std::string log_path = (dir / "python.log").string();
-  rg::io::save_model(*model, model_path);
+  rg::save_model(*model, model_path);
   const rg::Tensor x = random_images(16, 7);
-  rg::data::write_idx(inputs_path, x);  // float32: the exact inputs regula predicts on
+  rg::io::write_idx(inputs_path, x);  // float32: the exact inputs regula predicts on
 
   const std::string script = std::string(REGULA_SOURCE_DIR) + "/tests/golden/predict_h5_with_torch.py";
   const std::string cmd = std::string(kPython) + " " + quoted(script) + " " + quoted(model_path) + " " +
                           quoted(inputs_path) + " " + quoted(outputs_path) + " > " + quoted(log_path) + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << "\n" << slurp(log_path);
 
-  const rg::Tensor theirs = rg::data::read_idx(outputs_path);
+  const rg::Tensor theirs = rg::io::read_idx(outputs_path);
   const rg::Tensor ours = model->predict(x);
   ASSERT_EQ(theirs.shape(), ours.shape());
   // Tolerance: |ours - theirs| <= 1e-5 + 1e-4 * |theirs|. The peer computes in float64 (the exact

@@ -217,7 +217,7 @@ TEST_F(TrainingStateFile, FilesThatAreNotATrainingStateAreClearErrors) {
   { std::ofstream(path("text.h5")) << "not hdf5"; }
   EXPECT_THROW(rg::training::load_training_state(path("text.h5")), rg::IOError);
   auto model = make_model(1);
-  rg::io::save_model(*model, path("model.h5"));
+  rg::save_model(*model, path("model.h5"));
   try {
     rg::training::load_training_state(path("model.h5"));
     ADD_FAILURE() << "a model file was read as a training state";

@@ -8,13 +8,13 @@
 #include <set>
 
 #include "regula/error.hpp"
-#include "regula/tuning/worker_processes.hpp"
+#include "regula/experiment/worker_processes.hpp"
 #include "test_support.hpp"
 
 namespace rg = regula;
 using regula::testing_support::expect_error;
 using regula::testing_support::TemporaryDirectory;
-using rg::tuning::WorkerProcesses;
+using rg::experiment::WorkerProcesses;
 
 namespace {
 
@@ -32,7 +32,7 @@ TEST(WorkerProcesses, AWorkerGetsItsEnvironmentAndLogAndReportsItsExitStatus) {
   WorkerProcesses workers(1);
   const auto log = (dir.path() / "log.txt").string();
   workers.start(7, shell("echo \"threads=$OMP_NUM_THREADS\"; echo oops >&2; exit 3"), {{"OMP_NUM_THREADS", "5"}}, log);
-  const rg::tuning::WorkerExit exit = workers.wait_any();
+  const rg::experiment::WorkerExit exit = workers.wait_any();
   EXPECT_EQ(exit.tag, 7);
   EXPECT_EQ(exit.exit_status, 3);
   EXPECT_FALSE(exit.succeeded());
@@ -50,7 +50,7 @@ TEST(WorkerProcesses, AtMostCapacityRunAndEachIsReportedOnce) {
   EXPECT_TRUE(workers.full());
   expect_error<rg::StateError>([&] { workers.start(2, shell("exit 0"), {}, (dir.path() / "2.txt").string()); },
                                {"all 2 are running"});
-  const rg::tuning::WorkerExit first = workers.wait_any();
+  const rg::experiment::WorkerExit first = workers.wait_any();
   EXPECT_EQ(first.tag, 1);  // the quick one ends first
   EXPECT_TRUE(first.succeeded());
   workers.start(2, shell("exit 0"), {}, (dir.path() / "2.txt").string());
@@ -63,7 +63,7 @@ TEST(WorkerProcesses, AKilledWorkerIsReportedWithItsSignal) {
   TemporaryDirectory dir;
   WorkerProcesses workers(1);
   workers.start(0, shell("kill -9 $$"), {}, (dir.path() / "log.txt").string());
-  const rg::tuning::WorkerExit exit = workers.wait_any();
+  const rg::experiment::WorkerExit exit = workers.wait_any();
   EXPECT_EQ(exit.signal, 9);
   EXPECT_FALSE(exit.succeeded());
   EXPECT_NE(exit.describe().find("killed by signal 9"), std::string::npos) << exit.describe();

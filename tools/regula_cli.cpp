@@ -12,11 +12,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "regula/experiment/ablation.hpp"
+#include "regula/experiment/experiment.hpp"
+#include "regula/experiment/experiment_search.hpp"
 #include "regula/regula.hpp"
-#include "regula/training/ablation.hpp"
 #include "regula/report/html_report.hpp"
-#include "regula/training/experiment.hpp"
-#include "regula/training/experiment_search.hpp"
 
 namespace rg = regula;
 

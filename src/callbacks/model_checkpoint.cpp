@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "regula/error.hpp"
-#include "regula/io/model_file.hpp"
 #include "regula/model/model.hpp"
+#include "regula/model/model_file.hpp"
 
 namespace regula::callbacks {
 namespace {
@@ -147,9 +147,9 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
     std::filesystem::create_directories(parent, ec);
   }
   if (options_.save_weights_only)
-    io::save_weights(model(), path);
+    regula::save_weights(model(), path);
   else
-    io::save_model(model(), path, epoch + 1);
+    regula::save_model(model(), path, epoch + 1);
   last_saved_ = path;
 }
 

@@ -4,8 +4,8 @@
 
 #include "regula/error.hpp"
 #include "regula/io/event_file_writer.hpp"
-#include "regula/io/model_file.hpp"
 #include "regula/model/model.hpp"
+#include "regula/model/model_file.hpp"
 
 namespace regula::callbacks {
 namespace {
@@ -70,7 +70,7 @@ void TensorBoard::on_train_begin(Logs&) {
   global_train_batch_ = 0;
   io::EventFileWriter& train = train_writer();  // a log_dir that cannot be written fails here
   if (options_.write_graph && has_model() && !model().layers().empty()) {
-    train.add_string_tensor("keras", io::model_config(model()).dump(), 0, "graph_keras_model", "1");
+    train.add_string_tensor("keras", regula::model_config(model()).dump(), 0, "graph_keras_model", "1");
     train.flush();
   }
 }

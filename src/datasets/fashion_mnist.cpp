@@ -2,8 +2,8 @@
 
 namespace regula::datasets::fashion_mnist {
 
-const data::IdxDatasetSpec& spec() {
-  static const data::IdxDatasetSpec s{
+const datasets::IdxDatasetSpec& spec() {
+  static const datasets::IdxDatasetSpec s{
       .name = "Fashion-MNIST",
       .env_var = "REGULA_FASHION_MNIST_DIR",
       .default_dir = "/usr/share/datasets/fashion-mnist",
@@ -20,7 +20,7 @@ const data::IdxDatasetSpec& spec() {
 }
 
 Data load_data(LoadOptions options) {
-  data::IdxDataset d = data::load_idx_dataset(
+  datasets::IdxDataset d = datasets::load_idx_dataset(
       spec(), {.path = options.path, .normalize = options.normalize, .limit = options.limit});
   return Data{.train = {d.train.x, d.train.y}, .test = {d.test.x, d.test.y}};
 }

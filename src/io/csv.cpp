@@ -5,8 +5,8 @@
 #include <cstring>
 #include <span>
 
-#include "regula/data/idx.hpp"
 #include "regula/error.hpp"
+#include "regula/io/file_bytes.hpp"
 
 namespace regula::io {
 namespace {
@@ -118,7 +118,7 @@ void append_field(std::string& out, const std::string& text, char delimiter) {
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   check_delimiter(options.delimiter, "read_csv('" + path + "')");
-  const std::vector<uint8_t> bytes = data::read_file_bytes(path);
+  const std::vector<uint8_t> bytes = io::read_file_bytes(path);
   const std::vector<Record> records =
       split_records(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), options.delimiter, path);
   if (records.empty())
@@ -172,7 +172,7 @@ void write_csv(const std::string& path, const Tensor& values, const std::vector<
     }
     text += '\n';
   }
-  data::write_file_bytes(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  io::write_file_bytes(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
 XY load_csv_dataset(const std::string& path, const CsvDatasetOptions& options) {

@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "regula/data/idx.hpp"
 #include "regula/error.hpp"
+#include "regula/io/file_bytes.hpp"
 #include "src/io/zip_archive.hpp"
 
 namespace regula::io {
@@ -342,14 +342,14 @@ std::optional<std::string> array_name(const std::string& member) {
   return member.substr(0, member.size() - suffix.size());
 }
 
-zip::Reader open_npz(const std::string& path) { return zip::Reader(path, data::read_file_bytes(path)); }
+zip::Reader open_npz(const std::string& path) { return zip::Reader(path, io::read_file_bytes(path)); }
 
 }  // namespace
 
-Tensor load_npy(const std::string& path) { return parse_npy(data::read_file_bytes(path), describe_source(path, "")); }
+Tensor load_npy(const std::string& path) { return parse_npy(io::read_file_bytes(path), describe_source(path, "")); }
 
 void save_npy(const std::string& path, const Tensor& tensor) {
-  data::write_file_bytes(path, npy_bytes(tensor, "save_npy('" + path + "')"));
+  io::write_file_bytes(path, npy_bytes(tensor, "save_npy('" + path + "')"));
 }
 
 std::map<std::string, Tensor> load_npz(const std::string& path) {
@@ -383,7 +383,7 @@ void save_npz(const std::string& path, const std::map<std::string, Tensor>& arra
                        "contain no '/' or '\\'");
     members.push_back({name + kNpySuffix, npy_bytes(tensor, caller + " array '" + name + "'")});
   }
-  data::write_file_bytes(path, zip::write_archive(members, compressed, path));
+  io::write_file_bytes(path, zip::write_archive(members, compressed, path));
 }
 
 }  // namespace regula::io

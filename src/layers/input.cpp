@@ -29,11 +29,11 @@ nlohmann::json InputLayer::get_config() const {
   return config;
 }
 
-model::SymbolicTensor Input(const Shape& shape, const std::string& name) {
-  auto node = std::make_shared<model::Node>();
+layers::SymbolicTensor Input(const Shape& shape, const std::string& name) {
+  auto node = std::make_shared<layers::Node>();
   node->layer = std::make_shared<InputLayer>(shape, name);
   node->shape = shape;
-  return model::SymbolicTensor(std::move(node));
+  return layers::SymbolicTensor(std::move(node));
 }
 
 }  // namespace regula::layers

@@ -5,7 +5,7 @@
 
 #include "regula/error.hpp"
 #include "regula/initializers/initializers.hpp"
-#include "regula/model/symbolic_tensor.hpp"
+#include "regula/layers/symbolic_tensor.hpp"
 #include "regula/utils/random.hpp"
 
 namespace regula::layers {
@@ -41,12 +41,12 @@ Layer::Layer(const std::string& name, const std::string& default_name,
     : name_(name.empty() ? unique_name(default_name) : name),
       activity_regularizer_(std::move(activity_regularizer)) {}
 
-model::SymbolicTensor Layer::operator()(const model::SymbolicTensor& input) && {
-  return model::connect(std::move(*this).into_shared(), {input});
+layers::SymbolicTensor Layer::operator()(const layers::SymbolicTensor& input) && {
+  return layers::connect(std::move(*this).into_shared(), {input});
 }
 
-model::SymbolicTensor Layer::operator()(const std::vector<model::SymbolicTensor>& inputs) && {
-  return model::connect(std::move(*this).into_shared(), inputs);
+layers::SymbolicTensor Layer::operator()(const std::vector<layers::SymbolicTensor>& inputs) && {
+  return layers::connect(std::move(*this).into_shared(), inputs);
 }
 
 Shape Layer::build(const std::vector<Shape>& input_shapes) {

@@ -4,8 +4,8 @@
 #include <functional>
 #include <map>
 
+#include "regula/config/config_reader.hpp"
 #include "regula/error.hpp"
-#include "regula/io/config_reader.hpp"
 #include "regula/layers/activation.hpp"
 #include "regula/layers/batch_normalization.hpp"
 #include "regula/layers/conv2d.hpp"
@@ -22,7 +22,7 @@
 namespace regula::layers {
 namespace {
 
-using Reader = io::ConfigReader;
+using Reader = config::ConfigReader;
 using Factory = std::function<std::shared_ptr<Layer>(Reader&)>;
 
 Size2D size2d(Reader& r, const std::string& key, Size2D fallback) {

@@ -10,21 +10,21 @@
 
 namespace regula {
 
-Model::Graph::Graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output) {
+Model::Graph::Graph(const layers::SymbolicTensor& input, const layers::SymbolicTensor& output) {
   if (!input.valid() || !output.valid()) throw ValueError("Model: input and output must be symbolic tensors made from Input(shape)");
   if (dynamic_cast<const layers::InputLayer*>(input.node()->layer.get()) == nullptr)
     throw ValueError("Model: the input must come from layers::Input(shape), got the output of " +
                      input.node()->layer->class_name() + " '" + input.node()->layer->name() + "'");
   // Depth-first post-order from the output gives a topological order.
-  std::map<const model::Node*, size_t> index;
-  std::set<const model::Node*> on_stack;
-  std::vector<std::shared_ptr<model::Node>> order;
-  std::function<void(const std::shared_ptr<model::Node>&)> visit = [&](const std::shared_ptr<model::Node>& node) {
+  std::map<const layers::Node*, size_t> index;
+  std::set<const layers::Node*> on_stack;
+  std::vector<std::shared_ptr<layers::Node>> order;
+  std::function<void(const std::shared_ptr<layers::Node>&)> visit = [&](const std::shared_ptr<layers::Node>& node) {
     if (index.contains(node.get())) return;
     if (node->inputs.empty() && node != input.node())
       throw ValueError("Model: the output depends on " + node->layer->class_name() + " '" + node->layer->name() +
                        "', which is not the model's input; models with several inputs are not supported");
-    for (const model::SymbolicTensor& t : node->inputs) visit(t.node());
+    for (const layers::SymbolicTensor& t : node->inputs) visit(t.node());
     index[node.get()] = order.size();
     order.push_back(node);
   };
@@ -39,7 +39,7 @@ Model::Graph::Graph(const model::SymbolicTensor& input, const model::SymbolicTen
     if (!names.insert(nodes[i]->layer->name()).second)
       throw ValueError("Model: two layers are named '" + nodes[i]->layer->name() + "'; layer names must be unique");
     bool needs = nodes[i]->layer->count_trainable_params() > 0;
-    for (const model::SymbolicTensor& t : nodes[i]->inputs) {
+    for (const layers::SymbolicTensor& t : nodes[i]->inputs) {
       const size_t j = index.at(t.node().get());
       inputs[i].push_back(j);
       needs = needs || requires_grad[j];

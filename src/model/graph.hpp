@@ -6,14 +6,14 @@
 #include <vector>
 
 #include "regula/layers/layer.hpp"
+#include "regula/layers/symbolic_tensor.hpp"
 #include "regula/model/model.hpp"
-#include "regula/model/symbolic_tensor.hpp"
 
 namespace regula {
 
 struct Model::Graph {
   /// Nodes in topological order; nodes[0] is the input.
-  std::vector<std::shared_ptr<model::Node>> nodes;
+  std::vector<std::shared_ptr<layers::Node>> nodes;
   /// For each node, the indices of its input nodes.
   std::vector<std::vector<size_t>> inputs;
   /// Whether the gradient with respect to a node's output is needed (it or an ancestor has
@@ -54,7 +54,7 @@ struct Model::Graph {
   void find_fusable_chains();
 
   /// Builds the graph that computes `output` from `input`.
-  Graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output);
+  Graph(const layers::SymbolicTensor& input, const layers::SymbolicTensor& output);
 
   layers::Layer& layer(size_t i) const { return *nodes[i]->layer; }
   size_t size() const { return nodes.size(); }

@@ -17,14 +17,14 @@ losses::LossPtr LossSpec::resolve() const {
 
 optimizers::OptimizerPtr OptimizerSpec::resolve() const { return optimizer ? optimizer : optimizers::get(name); }
 
-Model::Model(const model::SymbolicTensor& input, const model::SymbolicTensor& output, std::string name)
+Model::Model(const layers::SymbolicTensor& input, const layers::SymbolicTensor& output, std::string name)
     : name_(std::move(name)), graph_(std::make_unique<Graph>(input, output)) {}
 
 Model::Model(std::string name) : name_(std::move(name)) {}
 
 Model::~Model() = default;
 
-void Model::set_graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output) {
+void Model::set_graph(const layers::SymbolicTensor& input, const layers::SymbolicTensor& output) {
   graph_ = std::make_unique<Graph>(input, output);
   if (compiled()) configure_output_fusion();
 }
@@ -345,6 +345,32 @@ double Model::train_on_batch(const Tensor& x, const Tensor& y, const float* samp
   if (!std::isfinite(total)) return total;  // the caller reports it; the weights stay as they were
   optimizer_->apply(weights);
   return total;
+}
+
+Model::EvaluationStep Model::test_step(const data::Batch& batch) {
+  Graph& g = *graph_;
+  const int64_t n = batch.x.dim(0);
+  forward(batch.x, {.training = false, .step = 0, .communicator = communicator_.get()});
+  const Tensor& y_pred = g.output();
+  loss_->validate(batch.y, y_pred);
+  g.per_sample_loss.resize(static_cast<size_t>(n));
+  loss_->per_sample(batch.y, y_pred, g.per_sample_loss.data());
+  // [Σ weighted sample losses, each activity penalty…, samples]: summed over the ranks when
+  // several evaluate together, then the batch's mean loss as Keras computes it.
+  std::vector<double>& sums = g.evaluation_sums;
+  sums.assign(1, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    sums[0] += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) *
+               (batch.sample_weight.empty() ? 1.0f : batch.sample_weight[i]);
+  for (size_t i = 1; i < g.size(); ++i)
+    if (const auto& reg = g.layer(i).activity_regularizer()) sums.push_back(reg->penalty(g.outputs[i]));
+  sums.push_back(static_cast<double>(n));
+  if (distributed()) communicator_->all_reduce_sum(std::span<double>(sums));
+  const double samples = sums.back();
+  double batch_loss = sums[0] / samples;
+  for (size_t k = 1; k + 1 < sums.size(); ++k) batch_loss += sums[k] / samples;
+  for (const metrics::MetricPtr& m : metrics_) m->update(batch.y, y_pred);
+  return {.loss = batch_loss, .samples = static_cast<int64_t>(samples)};
 }
 
 }  // namespace regula

@@ -12,7 +12,7 @@
 namespace regula::models {
 namespace {
 
-model::SymbolicTensor conv_block(const model::SymbolicTensor& x, int64_t filters, double dropout) {
+layers::SymbolicTensor conv_block(const layers::SymbolicTensor& x, int64_t filters, double dropout) {
   auto y = layers::Conv2D(filters, {3, 3}, {.padding = "same"})(x);
   y = layers::BatchNormalization()(y);
   y = layers::Activation("relu")(y);

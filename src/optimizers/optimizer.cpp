@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "regula/config/config_reader.hpp"
 #include "regula/error.hpp"
-#include "regula/io/config_reader.hpp"
 #include "regula/optimizers/adamw.hpp"
 
 namespace regula::optimizers {
@@ -89,7 +89,7 @@ std::string lower(std::string s) {
 // Reads the options of one optimizer from a JSON object and rejects what it does not know.
 /// Keras's base optimizer options are accepted at their "off" value only (null, or false), so a
 /// config saved by Keras loads when it uses none of them.
-void refuse_base_options(io::ConfigReader& r, bool weight_decay_is_own = false) {
+void refuse_base_options(config::ConfigReader& r, bool weight_decay_is_own = false) {
   for (const char* key : {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "ema_overwrite_frequency",
                           "loss_scale_factor", "gradient_accumulation_steps"})
     if (const auto value = r.get_json(key); value && !(weight_decay_is_own && std::string(key) == "weight_decay"))
@@ -102,7 +102,7 @@ void refuse_base_options(io::ConfigReader& r, bool weight_decay_is_own = false) 
 }
 
 /// The learning rate; a Keras schedule object in its place gets a pointer to what regula offers.
-double learning_rate(io::ConfigReader& r, double fallback) {
+double learning_rate(config::ConfigReader& r, double fallback) {
   if (const auto v = r.get_json("learning_rate"); v && v->is_object())
     throw ValueError(fmt::format("{}: option 'learning_rate' = {} must be a number; learning-rate schedules are "
                                  "not supported (use a callback such as ReduceLROnPlateau)",
@@ -112,7 +112,7 @@ double learning_rate(io::ConfigReader& r, double fallback) {
 
 /// The Adam family's moment options (Adam, AdamW).
 template <class Options>
-void read_moment_options(io::ConfigReader& r, Options& o) {
+void read_moment_options(config::ConfigReader& r, Options& o) {
   o.learning_rate = learning_rate(r, o.learning_rate);
   o.beta_1 = r.get_double("beta_1", o.beta_1);
   o.beta_2 = r.get_double("beta_2", o.beta_2);
@@ -162,7 +162,7 @@ OptimizerPtr from_config(const nlohmann::json& config) {
 
   const std::string key = lower(class_name);
   if (key == "sgd") {
-    io::ConfigReader r(options, "SGD config");
+    config::ConfigReader r(options, "SGD config");
     SGDOptions o;
     o.learning_rate = learning_rate(r, o.learning_rate);
     o.momentum = r.get_double("momentum", o.momentum);
@@ -172,7 +172,7 @@ OptimizerPtr from_config(const nlohmann::json& config) {
     return SGD(o);
   }
   if (key == "adam") {
-    io::ConfigReader r(options, "Adam config");
+    config::ConfigReader r(options, "Adam config");
     AdamOptions o;
     read_moment_options(r, o);
     refuse_base_options(r);
@@ -180,7 +180,7 @@ OptimizerPtr from_config(const nlohmann::json& config) {
     return Adam(o);
   }
   if (key == "adamw") {
-    io::ConfigReader r(options, "AdamW config");
+    config::ConfigReader r(options, "AdamW config");
     AdamWOptions o;
     read_moment_options(r, o);
     o.weight_decay = r.get_double("weight_decay", o.weight_decay);
@@ -189,7 +189,7 @@ OptimizerPtr from_config(const nlohmann::json& config) {
     return AdamW(o);
   }
   if (key == "rmsprop") {
-    io::ConfigReader r(options, "RMSprop config");
+    config::ConfigReader r(options, "RMSprop config");
     RMSpropOptions o;
     o.learning_rate = learning_rate(r, o.learning_rate);
     o.rho = r.get_double("rho", o.rho);

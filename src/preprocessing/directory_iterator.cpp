@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "regula/data/image_directory.hpp"
 #include "regula/error.hpp"
 #include "regula/preprocessing/image.hpp"
+#include "regula/preprocessing/image_directory.hpp"
 #include "regula/utils/random.hpp"
 #include "src/preprocessing/augment_sample.hpp"
 
@@ -26,7 +26,7 @@ int64_t channels_of(const std::string& color_mode) {
 
 class DirectoryLoader final : public ImageIterator::BatchLoader {
  public:
-  DirectoryLoader(data::ImageDirectoryListing listing, const FlowFromDirectoryOptions& options, const ImageDataGenerator& generator)
+  DirectoryLoader(preprocessing::ImageDirectoryListing listing, const FlowFromDirectoryOptions& options, const ImageDataGenerator& generator)
       : listing_(std::move(listing)), options_(options), generator_(generator),
         shape_{options.target_size[0], options.target_size[1], channels_of(options.color_mode)} {}
 
@@ -66,7 +66,7 @@ class DirectoryLoader final : public ImageIterator::BatchLoader {
     return listing_.labels[static_cast<size_t>(indices[static_cast<size_t>(k)])];
   }
 
-  data::ImageDirectoryListing listing_;
+  preprocessing::ImageDirectoryListing listing_;
   FlowFromDirectoryOptions options_;
   ImageDataGenerator generator_;
   Shape shape_;
@@ -87,16 +87,16 @@ void check_options(const FlowFromDirectoryOptions& o) {
 }
 
 /// The listing of the subset (Keras's per-class split), announced as Keras does.
-data::ImageDirectoryListing listing_for(const std::string& directory, const ImageDataGenerator& generator,
+preprocessing::ImageDirectoryListing listing_for(const std::string& directory, const ImageDataGenerator& generator,
                                         const FlowFromDirectoryOptions& options) {
   check_options(options);
   const double split = generator.options().validation_split;
   if (!options.subset.empty() && split <= 0.0)
     throw ValueError("flow_from_directory: subset=\"" + options.subset +
                      "\" needs the ImageDataGenerator's validation_split > 0 (it is 0)");
-  data::ImageDirectoryListing listing = data::list_image_directory(
+  preprocessing::ImageDirectoryListing listing = preprocessing::list_image_directory(
       directory, {.classes = options.classes, .follow_links = options.follow_links, .on_error = options.on_error});
-  if (!options.subset.empty()) listing = data::select_subset(listing, split, options.subset);
+  if (!options.subset.empty()) listing = preprocessing::select_subset(listing, split, options.subset);
   std::printf("Found %zu images belonging to %zu classes.\n", listing.file_paths.size(), listing.class_names.size());
   std::fflush(stdout);
   if (listing.file_paths.empty())
@@ -105,7 +105,7 @@ data::ImageDirectoryListing listing_for(const std::string& directory, const Imag
   return listing;
 }
 
-ImageIterator make_directory_iterator(const data::ImageDirectoryListing& listing, const ImageDataGenerator& generator,
+ImageIterator make_directory_iterator(const preprocessing::ImageDirectoryListing& listing, const ImageDataGenerator& generator,
                                       const FlowFromDirectoryOptions& options) {
   const uint64_t seed = options.seed ? *options.seed : next_random_key();
   return ImageIterator(std::make_shared<DirectoryLoader>(listing, options, generator),
@@ -120,7 +120,7 @@ DirectoryIterator::DirectoryIterator(const std::string& directory, const ImageDa
                                      FlowFromDirectoryOptions options)
     : DirectoryIterator(listing_for(directory, generator, options), generator, options) {}
 
-DirectoryIterator::DirectoryIterator(data::ImageDirectoryListing listing, const ImageDataGenerator& generator,
+DirectoryIterator::DirectoryIterator(preprocessing::ImageDirectoryListing listing, const ImageDataGenerator& generator,
                                      const FlowFromDirectoryOptions& options)
     : ImageIterator(make_directory_iterator(listing, generator, options)), class_names_(listing.class_names),
       file_paths_(listing.file_paths), labels_(listing.labels) {}

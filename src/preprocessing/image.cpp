@@ -11,8 +11,8 @@
 #include <memory>
 #include <span>
 
-#include "regula/data/idx.hpp"
 #include "regula/error.hpp"
+#include "regula/io/file_bytes.hpp"
 
 namespace regula::preprocessing {
 namespace {
@@ -314,7 +314,7 @@ void save_img(const std::string& path, const Image& image, const SaveImgOptions&
   if (!ok)
     throw IOError("save_img('" + path + "'): the " + format + " encoder failed for a " + std::to_string(w) + "x" +
                   std::to_string(h) + " image with " + std::to_string(c) + " channels");
-  data::write_file_bytes(path, bytes);
+  io::write_file_bytes(path, bytes);
 }
 
 Tensor resize_array(const Tensor& x, ImageSize size, const std::string& interpolation) {

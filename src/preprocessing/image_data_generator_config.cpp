@@ -2,8 +2,8 @@
 
 #include "regula/preprocessing/image_data_generator_config.hpp"
 
+#include "regula/config/config_reader.hpp"
 #include "regula/error.hpp"
-#include "regula/io/config_reader.hpp"
 
 namespace regula::preprocessing {
 namespace {
@@ -19,7 +19,7 @@ std::array<double, 2> number_pair(const nlohmann::json& value, const std::string
 
 ImageDataGeneratorOptions image_data_generator_options_from_config(const nlohmann::json& config, const std::string& where) {
   if (!config.is_object()) throw ValueError(where + ": must be a mapping of ImageDataGenerator options, got " + config.dump());
-  io::ConfigReader r(config, where);
+  config::ConfigReader r(config, where);
   ImageDataGeneratorOptions o;
   o.featurewise_center = r.get_bool("featurewise_center", o.featurewise_center);
   o.samplewise_center = r.get_bool("samplewise_center", o.samplewise_center);

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "regula/error.hpp"
-#include "regula/io/atomic_file.hpp"
+#include "regula/io/file_bytes.hpp"
 #include "regula/report/diagnosis.hpp"
 #include "regula/report/html_report.hpp"
 #include "regula/report/svg_chart.hpp"

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
-#include "regula/io/atomic_file.hpp"
-#include "regula/io/yaml.hpp"
+#include "regula/io/file_bytes.hpp"
 #include "regula/report/diagnosis.hpp"
 #include "regula/report/svg_chart.hpp"
 #include "regula/report/training_events.hpp"
@@ -313,7 +313,7 @@ std::string augmentation_section(const RunData& run) {
 std::string experiment_section(const RunData& run) {
   if (!run.experiment.is_object()) return "";
   return "<section id=\"experiment\"><details><summary><b>The experiment</b> (resolved experiment.yaml)</summary>\n<pre>" +
-         html_escape(io::json_to_yaml(run.experiment)) + "</pre></details></section>\n";
+         html_escape(config::json_to_yaml(run.experiment)) + "</pre></details></section>\n";
 }
 
 }  // namespace

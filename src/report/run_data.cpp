@@ -9,8 +9,8 @@
 #include <limits>
 #include <sstream>
 
+#include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
-#include "regula/io/yaml.hpp"
 
 namespace regula::report {
 namespace {
@@ -193,7 +193,7 @@ RunData load_run(const std::string& dir_name) {
 
   const fs::path experiment_file = dir / "experiment.yaml";
   if (fs::exists(experiment_file))
-    set_experiment(run, io::read_yaml_file(experiment_file.string()));
+    set_experiment(run, config::read_yaml_file(experiment_file.string()));
   else
     run.notes.push_back("experiment.yaml is missing: the callbacks and the planned epochs are unknown.");
 

@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "regula/error.hpp"
-#include "regula/io/atomic_file.hpp"
+#include "regula/io/file_bytes.hpp"
 #include "regula/model/model.hpp"
 
 namespace regula::report {

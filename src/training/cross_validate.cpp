@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kCaller = "cross_validate";
 
-void check_inputs(const Tensor& x, const Tensor& y, const std::vector<data::Fold>& folds, const FitOptions& options) {
+void check_inputs(const Tensor& x, const Tensor& y, const std::vector<data::Fold>& folds, const Tensor& sample_weight) {
   if (x.rank() == 0 || y.rank() == 0)
     throw ValueError(fmt::format("{}: x (shape {}) and y (shape {}) must both have a sample axis", kCaller,
                                  x.shape().to_string(), y.shape().to_string()));
@@ -24,13 +24,9 @@ void check_inputs(const Tensor& x, const Tensor& y, const std::vector<data::Fold
     throw ValueError(fmt::format("{}: x has {} samples but y has {}; they must have the same length", kCaller, x.dim(0),
                                  y.dim(0)));
   if (folds.empty()) throw ValueError(fmt::format("{}: folds is empty; it needs at least one train/test split", kCaller));
-  if (options.validation_data || options.validation_split != 0.0)
-    throw ValueError(fmt::format("{}: fit_options sets {}; leave it unset: each fold's held-out samples are its "
-                                 "validation data",
-                                 kCaller, options.validation_data ? "validation_data" : "validation_split"));
-  if (!options.sample_weight.empty() && options.sample_weight.size() != x.dim(0))
+  if (!sample_weight.empty() && sample_weight.size() != x.dim(0))
     throw ValueError(fmt::format("{}: fit_options.sample_weight has {} values for {} samples; it needs one per sample",
-                                 kCaller, options.sample_weight.size(), x.dim(0)));
+                                 kCaller, sample_weight.size(), x.dim(0)));
   for (size_t f = 0; f < folds.size(); ++f) {
     for (const auto& [part, indices] : {std::pair{"train", &folds[f].train}, std::pair{"test", &folds[f].test}}) {
       if (indices->empty())
@@ -43,16 +39,14 @@ void check_inputs(const Tensor& x, const Tensor& y, const std::vector<data::Fold
   }
 }
 
-std::unique_ptr<Model> make_fold_model(const ModelFactory& model_factory, size_t fold, size_t n_folds) {
-  std::unique_ptr<Model> model = model_factory();
-  if (!model)
-    throw StateError(fmt::format("{}: fold {}/{}: model_factory returned no model; it must return a new compiled model",
-                                 kCaller, fold + 1, n_folds));
+/// Checks a model that `source` ("model_factory" or "the fold trainer") returned for a fold.
+void check_fold_model(const Model* model, const char* source, size_t fold, size_t n_folds) {
+  if (model == nullptr)
+    throw StateError(fmt::format("{}: fold {}/{}: {} returned no model; it must return a new compiled model", kCaller,
+                                 fold + 1, n_folds, source));
   if (!model->compiled())
-    throw StateError(fmt::format("{}: fold {}/{}: model_factory returned a model that is not compiled; call compile "
-                                 "in the factory",
-                                 kCaller, fold + 1, n_folds));
-  return model;
+    throw StateError(fmt::format("{}: fold {}/{}: {} returned a model that is not compiled; call compile in it",
+                                 kCaller, fold + 1, n_folds, source));
 }
 
 std::string format_logs(const callbacks::Logs& logs) {
@@ -86,38 +80,60 @@ std::vector<double> CrossValidationResult::scores(const std::string& name) const
   return values;
 }
 
-CrossValidationResult cross_validate(const ModelFactory& model_factory, const Tensor& x, const Tensor& y,
-                                     const std::vector<data::Fold>& folds, FitOptions fit_options) {
-  check_inputs(x, y, folds, fit_options);
-  const Tensor all_sample_weight = fit_options.sample_weight;
-  const int64_t evaluate_batch_size =
-      fit_options.validation_batch_size > 0 ? fit_options.validation_batch_size : fit_options.batch_size;
-
+CrossValidationResult cross_validate(const FoldTrainer& train_fold, const Tensor& x, const Tensor& y,
+                                     const std::vector<data::Fold>& folds, const CrossValidationOptions& options) {
+  check_inputs(x, y, folds, options.sample_weight);
   CrossValidationResult result;
   for (size_t f = 0; f < folds.size(); ++f) {
     const data::Fold& fold = folds[f];
-    std::unique_ptr<Model> model = make_fold_model(model_factory, f, folds.size());
-    const Tensor x_test = gather_rows(x, fold.test);
-    const Tensor y_test = gather_rows(y, fold.test);
-
-    FitOptions options = fit_options;
-    options.validation_data = ValidationData{x_test, y_test};
-    if (!all_sample_weight.empty())
-      options.sample_weight = gather_rows(all_sample_weight.reshaped({all_sample_weight.size()}), fold.train);
-    result.fold_histories.push_back(model->fit(gather_rows(x, fold.train), gather_rows(y, fold.train), options));
+    FoldData data{.index = f,
+                  .count = folds.size(),
+                  .x_train = gather_rows(x, fold.train),
+                  .y_train = gather_rows(y, fold.train),
+                  .x_held_out = gather_rows(x, fold.test),
+                  .y_held_out = gather_rows(y, fold.test)};
+    if (!options.sample_weight.empty())
+      data.sample_weight = gather_rows(options.sample_weight.reshaped({options.sample_weight.size()}), fold.train);
+    FoldFit fitted = train_fold(data);
+    check_fold_model(fitted.model.get(), "the fold trainer", f, folds.size());
+    result.fold_histories.push_back(std::move(fitted.history));
     result.fold_scores.push_back(
-        model->evaluate(x_test, y_test, {.batch_size = evaluate_batch_size, .verbose = 0}));
-
-    if (fit_options.verbose > 0)
-      std::printf("Fold %zu/%zu%s\n", f + 1, folds.size(), format_logs(result.fold_scores.back()).c_str());
+        fitted.model->evaluate(fitted.x_held_out.empty() ? data.x_held_out : fitted.x_held_out, data.y_held_out,
+                               {.batch_size = options.evaluate_batch_size, .verbose = 0}));
+    if (options.verbose > 0)
+      std::fprintf(options.out, "Fold %zu/%zu%s\n", f + 1, folds.size(), format_logs(result.fold_scores.back()).c_str());
   }
   summarise(result);
-  if (fit_options.verbose > 0) {
+  if (options.verbose > 0) {
     for (const auto& [name, mean] : result.mean)
-      std::printf("%s: %.4f ± %.4f over %zu folds\n", name.c_str(), mean, result.std.at(name), folds.size());
-    std::fflush(stdout);
+      std::fprintf(options.out, "%s: %.4f ± %.4f over %zu folds\n", name.c_str(), mean, result.std.at(name), folds.size());
+    std::fflush(options.out);
   }
   return result;
+}
+
+CrossValidationResult cross_validate(const ModelFactory& model_factory, const Tensor& x, const Tensor& y,
+                                     const std::vector<data::Fold>& folds, FitOptions fit_options) {
+  if (fit_options.validation_data || fit_options.validation_split != 0.0)
+    throw ValueError(fmt::format("{}: fit_options sets {}; leave it unset: each fold's held-out samples are its "
+                                 "validation data",
+                                 kCaller, fit_options.validation_data ? "validation_data" : "validation_split"));
+  const CrossValidationOptions options{
+      .evaluate_batch_size =
+          fit_options.validation_batch_size > 0 ? fit_options.validation_batch_size : fit_options.batch_size,
+      .verbose = fit_options.verbose,
+      .out = stdout,
+      .sample_weight = fit_options.sample_weight};
+  const FoldTrainer fit_fold = [&](const FoldData& fold) {
+    std::unique_ptr<Model> model = model_factory();
+    check_fold_model(model.get(), "model_factory", fold.index, fold.count);
+    FitOptions fold_options = fit_options;
+    fold_options.validation_data = ValidationData{fold.x_held_out, fold.y_held_out};
+    fold_options.sample_weight = fold.sample_weight;
+    callbacks::History history = model->fit(fold.x_train, fold.y_train, fold_options);
+    return FoldFit{.model = std::move(model), .history = std::move(history)};
+  };
+  return cross_validate(fit_fold, x, y, folds, options);
 }
 
 CrossValidationResult cross_validate(const ModelFactory& model_factory, const Tensor& x, const Tensor& y, int n_splits,

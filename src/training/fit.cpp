@@ -10,7 +10,6 @@
 #include "regula/model/model.hpp"
 #include "regula/training/class_weight.hpp"
 #include "regula/utils/random.hpp"
-#include "src/model/graph.hpp"
 #include "src/training/array_batch_source.hpp"
 
 namespace regula {
@@ -114,7 +113,6 @@ struct RunningMean {
 }  // namespace
 
 callbacks::Logs Model::run_evaluation(data::BatchSource& source, int64_t steps, std::vector<callbacks::Callback*>& cbs) {
-  Graph& g = *graph_;
   callbacks::Logs logs;
   for (callbacks::Callback* cb : cbs) cb->on_test_begin(logs);
   for (const metrics::MetricPtr& m : metrics_) m->reset();
@@ -129,28 +127,8 @@ callbacks::Logs Model::run_evaluation(data::BatchSource& source, int64_t steps, 
     callbacks::Logs batch_logs;
     for (callbacks::Callback* cb : cbs) cb->on_test_batch_begin(step, batch_logs);
     source.next(batch);
-    const int64_t n = batch.x.dim(0);
-    forward(batch.x, {.training = false, .step = 0, .communicator = communicator_.get()});
-    const Tensor& y_pred = g.output();
-    loss_->validate(batch.y, y_pred);
-    g.per_sample_loss.resize(static_cast<size_t>(n));
-    loss_->per_sample(batch.y, y_pred, g.per_sample_loss.data());
-    // [Σ weighted sample losses, each activity penalty…, samples]: summed over the ranks when
-    // several evaluate together, then the batch's mean loss as Keras computes it.
-    std::vector<double>& sums = g.evaluation_sums;
-    sums.assign(1, 0.0);
-    for (int64_t i = 0; i < n; ++i)
-      sums[0] += static_cast<double>(g.per_sample_loss[static_cast<size_t>(i)]) *
-                 (batch.sample_weight.empty() ? 1.0f : batch.sample_weight[i]);
-    for (size_t i = 1; i < g.size(); ++i)
-      if (const auto& reg = g.layer(i).activity_regularizer()) sums.push_back(reg->penalty(g.outputs[i]));
-    sums.push_back(static_cast<double>(n));
-    if (distributed()) communicator_->all_reduce_sum(std::span<double>(sums));
-    const double samples = sums.back();
-    double batch_loss = sums[0] / samples;
-    for (size_t k = 1; k + 1 < sums.size(); ++k) batch_loss += sums[k] / samples;
-    loss_mean.add(batch_loss + weight_penalty, static_cast<int64_t>(samples));
-    for (const metrics::MetricPtr& m : metrics_) m->update(batch.y, y_pred);
+    const EvaluationStep step_loss = test_step(batch);
+    loss_mean.add(step_loss.loss + weight_penalty, step_loss.samples);
     batch_logs.set("loss", loss_mean.result());
     for (callbacks::Callback* cb : cbs) cb->on_test_batch_end(step, batch_logs);
   }

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "regula/error.hpp"
-#include "regula/io/atomic_file.hpp"
+#include "regula/io/file_bytes.hpp"
 #include "regula/io/hdf5_file.hpp"
 #include "regula/utils/random.hpp"
 

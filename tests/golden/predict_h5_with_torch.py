@@ -9,7 +9,7 @@ runs it in eval mode (BatchNormalization on the stored moving statistics, dropou
 NHWC float32 images of inputs.idx, and writes the softmax probabilities (N, classes) as IDX
 float32 to outputs.idx. Used by tests/torch_interop_test.cpp.
 
-Accepts both layouts of include/regula/io/model_file.hpp: save_model (weights under
+Accepts both layouts of include/regula/model/model_file.hpp: save_model (weights under
 /model_weights) and save_weights (at the root). Weights are taken layer by layer in the file's
 `layer_names` order, each layer's in its `weight_names` order, which is Keras's get_weights
 order: the order make_seed_parity.load_weights expects. Names are not trusted beyond that

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "regula/callbacks/callback.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
 

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "regula/callbacks/callback.hpp"
 #include "regula/callbacks/monitor.hpp"
+#include "regula/model/callback.hpp"
 #include "regula/tensor/tensor.hpp"
 
 namespace regula::callbacks {

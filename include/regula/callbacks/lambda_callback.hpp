@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "regula/callbacks/callback.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
 

@@ -16,7 +16,7 @@
 
 #include <functional>
 
-#include "regula/callbacks/callback.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
 

@@ -23,8 +23,8 @@
 ///   When the monitored key is absent Keras warns (`UserWarning: Can save best model only with
 ///   <monitor> available.`, to stderr, once) and saves anyway.
 /// - otherwise every epoch is written, printing `Epoch N: saving model to <path>` (verbose > 0).
-/// - files are written by io::save_model (with the epoch count, so fit(initial_epoch) can resume)
-///   or, with save_weights_only, io::save_weights; both write atomically. Missing parent folders
+/// - files are written by regula::save_model (with the epoch count, so fit(initial_epoch) can resume)
+///   or, with save_weights_only, regula::save_weights; both write atomically. Missing parent folders
 ///   are created.
 /// Differences: Keras prints each message after a newline (it follows the progress bar); regula's
 /// progress lines already end in one. Only save_freq = "epoch" is supported (Keras also takes a
@@ -34,8 +34,8 @@
 #include <optional>
 #include <string>
 
-#include "regula/callbacks/callback.hpp"
 #include "regula/callbacks/monitor.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
 

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "regula/callbacks/logs.hpp"
+#include "regula/model/logs.hpp"
 #include "regula/utils/direction.hpp"
 
 namespace regula::callbacks {

@@ -15,7 +15,7 @@
 #include <cstdio>
 #include <string>
 
-#include "regula/callbacks/callback.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
 

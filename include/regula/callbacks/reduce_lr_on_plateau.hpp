@@ -18,8 +18,8 @@
 
 #include <string>
 
-#include "regula/callbacks/callback.hpp"
 #include "regula/callbacks/monitor.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
 

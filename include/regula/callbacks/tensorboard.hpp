@@ -25,7 +25,7 @@
 ///   layer (trainable or not), tagged `<layer>/<weight>_0/histogram` (Keras 2's weight names with
 ///   ':' replaced by '_'), at step = epoch, in `train`.
 /// - write_graph: at train begin the model's architecture, as Keras's `model.to_json()`
-///   (io::model_config), in `train` with tag `keras` at step 0 (a rank-0 string tensor, plugin
+///   (regula::model_config), in `train` with tag `keras` at step 0 (a rank-0 string tensor, plugin
 ///   `graph_keras_model`, content "1"): TensorBoard's Graphs tab draws it.
 /// - `evaluate(..., {.callbacks = {&tensorboard}})`: at test end, `evaluation_<name>_vs_iterations`
 ///   at step = the optimizer's iterations, in `validation`. (`fit`'s own validation calls no test
@@ -43,7 +43,7 @@
 #include <memory>
 #include <string>
 
-#include "regula/callbacks/callback.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::io {
 class EventFileWriter;

@@ -9,7 +9,7 @@
 /// (validation, epoch-end hooks) as Keras 3 does. Without this callback, `fit` throws
 /// NumericalError on a non-finite loss, naming the epoch and batch.
 
-#include "regula/callbacks/callback.hpp"
+#include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
 

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "regula/data/idx.hpp"
+#include "regula/datasets/idx_dataset.hpp"
 #include "regula/tensor/tensor.hpp"
 
 namespace regula::datasets::fashion_mnist {
@@ -57,7 +57,7 @@ struct LoadOptions {
 };
 
 /// Loads Fashion-MNIST. Throws `IOError` when a file is missing (naming the file and that
-/// `apt-get install dataset-fashion-mnist` provides it), corrupt (see `data::read_idx`), when
+/// `apt-get install dataset-fashion-mnist` provides it), corrupt (see `io::read_idx`), when
 /// image and label counts differ (naming both files and counts), images are not 28x28 or a
 /// label is outside 0..9; `ValueError` for a negative limit. Each file is decompressed once and
 /// converted in the same streaming pass, the test split on a second thread; the full set takes
@@ -73,6 +73,6 @@ inline constexpr int64_t kNumClasses = 10;
 
 /// The file names, install hint and default directory used by `load_data` (the generic IDX
 /// data set description; MNIST-layout data sets differ only in these fields).
-const data::IdxDatasetSpec& spec();
+const datasets::IdxDatasetSpec& spec();
 
 }  // namespace regula::datasets::fashion_mnist

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "regula/layers/layer.hpp"
-#include "regula/model/symbolic_tensor.hpp"
+#include "regula/layers/symbolic_tensor.hpp"
 
 namespace regula::layers {
 
@@ -28,6 +28,6 @@ class InputLayer final : public LayerBase<InputLayer> {
 
 /// Keras `Input(shape=(28, 28, 1))`: a symbolic tensor of that shape (batch excluded).
 /// Every dimension must be positive.
-model::SymbolicTensor Input(const Shape& shape, const std::string& name = "");
+layers::SymbolicTensor Input(const Shape& shape, const std::string& name = "");
 
 }  // namespace regula::layers

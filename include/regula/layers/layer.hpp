@@ -23,11 +23,9 @@
 #include "regula/regularizers/regularizer.hpp"
 #include "regula/tensor/tensor.hpp"
 
-namespace regula::model {
-class SymbolicTensor;
-}
-
 namespace regula::layers {
+
+class SymbolicTensor;
 
 /// A layer's variable: kernel, bias, gamma, moving_mean, ...
 struct Weight {
@@ -69,8 +67,8 @@ class Layer {
 
   /// Calls the layer on a symbolic tensor (Functional API). On a temporary layer
   /// (`Dense(10)(x)`) the graph takes ownership of it.
-  model::SymbolicTensor operator()(const model::SymbolicTensor& input) &&;
-  model::SymbolicTensor operator()(const std::vector<model::SymbolicTensor>& inputs) &&;
+  layers::SymbolicTensor operator()(const layers::SymbolicTensor& input) &&;
+  layers::SymbolicTensor operator()(const std::vector<layers::SymbolicTensor>& inputs) &&;
   /// Moves this layer into shared ownership (used by the graph and `Sequential::add`).
   virtual std::shared_ptr<Layer> into_shared() && = 0;
 

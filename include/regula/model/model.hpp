@@ -24,14 +24,14 @@
 #include <utility>
 #include <vector>
 
-#include "regula/callbacks/callback.hpp"
-#include "regula/callbacks/history.hpp"
 #include "regula/data/batch_source.hpp"
 #include "regula/distributed/communicator.hpp"
 #include "regula/layers/layer.hpp"
+#include "regula/layers/symbolic_tensor.hpp"
 #include "regula/losses/loss.hpp"
 #include "regula/metrics/metric.hpp"
-#include "regula/model/symbolic_tensor.hpp"
+#include "regula/model/callback.hpp"
+#include "regula/model/history.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace regula {
@@ -129,7 +129,7 @@ class Model {
  public:
   /// A Functional model from `input` (made by `layers::Input`) to `output`. Throws ValueError
   /// when `output` does not depend on `input` or depends on another Input.
-  Model(const model::SymbolicTensor& input, const model::SymbolicTensor& output, std::string name = "functional");
+  Model(const layers::SymbolicTensor& input, const layers::SymbolicTensor& output, std::string name = "functional");
   virtual ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -213,6 +213,16 @@ class Model {
   /// until the next call).
   const Tensor& predict_on_batch(const Tensor& x);
 
+  /// One evaluation step on a batch (advanced use; `evaluate` and fit's validation call it):
+  /// forward in inference mode, the batch's loss as Keras computes it (weighted data loss plus
+  /// activity penalties, without the weight penalties, which do not change between batches),
+  /// summed over the ranks; updates the compiled metrics with this rank's samples.
+  struct EvaluationStep {
+    double loss = 0.0;    ///< the mean over every rank's samples
+    int64_t samples = 0;  ///< samples in the batch, over every rank
+  };
+  EvaluationStep test_step(const data::Batch& batch);
+
   /// Layer fusion (on by default): a BatchNormalization followed by ReLU and/or Dropout, each read
   /// only by the next, runs as one pass over the batch (see Layer::accepted_tail): the
   /// same results, bit for bit, with less memory traffic and no intermediate tensors. Keras has
@@ -225,7 +235,7 @@ class Model {
   /// For Sequential: a model with no graph yet.
   explicit Model(std::string name);
   /// (Re)defines the graph from `input` to `output`.
-  void set_graph(const model::SymbolicTensor& input, const model::SymbolicTensor& output);
+  void set_graph(const layers::SymbolicTensor& input, const layers::SymbolicTensor& output);
 
  private:
   struct Graph;

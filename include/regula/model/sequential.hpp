@@ -25,7 +25,7 @@ class Sequential : public Model {
   explicit Sequential(std::string name = "sequential");
 
   /// Sets the input (must come first, once).
-  Sequential& add(const model::SymbolicTensor& input);
+  Sequential& add(const layers::SymbolicTensor& input);
   /// Appends a layer already in shared ownership.
   Sequential& add(std::shared_ptr<layers::Layer> layer);
   /// Appends a layer given by value: `model.add(layers::Dense(10))`.
@@ -36,8 +36,8 @@ class Sequential : public Model {
   }
 
  private:
-  model::SymbolicTensor input_;
-  model::SymbolicTensor output_;
+  layers::SymbolicTensor input_;
+  layers::SymbolicTensor output_;
 };
 
 }  // namespace regula

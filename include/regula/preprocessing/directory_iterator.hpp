@@ -10,7 +10,7 @@
 /// model.fit(train, {.epochs = 10, .validation_data = rg::ValidationData{.source = &val}});
 /// ```
 ///
-/// The files are listed once (data::list_image_directory: classes, labels, each header checked)
+/// The files are listed once (preprocessing::list_image_directory: classes, labels, each header checked)
 /// and decoded batch by batch on the worker threads, resized to target_size with `interpolation`,
 /// then augmented and standardized. y follows class_mode: "categorical" one-hot (N, classes),
 /// "binary" and "sparse" the class index (N), "input" a copy of x, "none" nothing.
@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "regula/data/image_directory.hpp"
 #include "regula/preprocessing/image_data_generator.hpp"
+#include "regula/preprocessing/image_directory.hpp"
 #include "regula/preprocessing/image_iterator.hpp"
 
 namespace regula::preprocessing {
@@ -28,7 +28,7 @@ class DirectoryIterator : public ImageIterator {
  public:
   /// See `ImageDataGenerator::flow_from_directory`. Throws ValueError for an unknown color_mode,
   /// class_mode, interpolation or subset and for a target size < 1; IOError as
-  /// `data::list_image_directory`. The generator is copied.
+  /// `preprocessing::list_image_directory`. The generator is copied.
   DirectoryIterator(const std::string& directory, const ImageDataGenerator& generator, FlowFromDirectoryOptions options);
 
   /// Class names in label order (Keras's `class_indices` keys).
@@ -39,7 +39,7 @@ class DirectoryIterator : public ImageIterator {
   const std::vector<int64_t>& labels() const { return labels_; }
 
  private:
-  DirectoryIterator(data::ImageDirectoryListing listing, const ImageDataGenerator& generator,
+  DirectoryIterator(preprocessing::ImageDirectoryListing listing, const ImageDataGenerator& generator,
                     const FlowFromDirectoryOptions& options);
   std::vector<std::string> class_names_;
   std::vector<std::string> file_paths_;

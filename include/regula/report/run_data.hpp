@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "regula/callbacks/history.hpp"
+#include "regula/model/history.hpp"
 #include "regula/report/test_evaluation.hpp"
 
 namespace regula::report {

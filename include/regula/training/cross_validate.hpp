@@ -17,15 +17,16 @@
 /// ```
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "regula/callbacks/history.hpp"
-#include "regula/callbacks/logs.hpp"
 #include "regula/data/kfold.hpp"
+#include "regula/model/history.hpp"
+#include "regula/model/logs.hpp"
 #include "regula/model/model.hpp"
 
 namespace regula::training {
@@ -46,6 +47,50 @@ struct CrossValidationResult {
   /// ValueError listing the names when absent.
   std::vector<double> scores(const std::string& name) const;
 };
+
+/// One fold as `cross_validate` hands it to a FoldTrainer: its rows of x and y (and of the
+/// sample weights), gathered.
+struct FoldData {
+  size_t index = 0;  ///< 0-based
+  size_t count = 0;  ///< how many folds there are
+  Tensor x_train, y_train;
+  Tensor x_held_out, y_held_out;
+  /// The train rows' sample weights; empty when none were given.
+  Tensor sample_weight;
+};
+
+/// What a FoldTrainer returns: the fold's fitted, compiled model and the History of its fit.
+struct FoldFit {
+  std::unique_ptr<Model> model;
+  callbacks::History history;
+  /// The held-out inputs as the model takes them when the trainer prepared its inputs (e.g.
+  /// standardized as its augmented training batches were); empty: the fold's x_held_out.
+  Tensor x_held_out;
+};
+
+/// Trains one fold its own way (augmentation, callbacks, a run directory per fold, …),
+/// typically validating on the held-out rows.
+using FoldTrainer = std::function<FoldFit(const FoldData& fold)>;
+
+/// Options of the FoldTrainer form of `cross_validate`.
+struct CrossValidationOptions {
+  /// Batch size of the evaluation on each fold's held-out rows.
+  int64_t evaluate_batch_size = 32;
+  /// > 0: a "Fold 2/5 - loss: … - accuracy: …" line per fold and "accuracy: mean ± std over 5
+  /// folds" per score at the end, on `out`.
+  int verbose = 1;
+  std::FILE* out = stdout;
+  /// One weight per sample of x, or empty; each fold's train rows of it reach the trainer.
+  Tensor sample_weight;
+};
+
+/// The general form, which the others and experiment-search trials run: for each fold, gathers
+/// its rows, calls `train_fold`, then evaluates the returned model on the held-out rows. Throws
+/// ValueError when x and y differ in length, `folds` is empty, a fold's train or test part is
+/// empty or names a sample outside x, or sample_weight does not have one value per sample;
+/// StateError (naming the fold) when the trainer returns no model or one that is not compiled.
+CrossValidationResult cross_validate(const FoldTrainer& train_fold, const Tensor& x, const Tensor& y,
+                                     const std::vector<data::Fold>& folds, const CrossValidationOptions& options = {});
 
 /// Makes a new compiled model with freshly initialised weights; called once per fold.
 using ModelFactory = std::function<std::unique_ptr<Model>()>;

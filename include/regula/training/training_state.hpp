@@ -46,8 +46,8 @@
 #include <string>
 #include <vector>
 
-#include "regula/callbacks/callback.hpp"
 #include "regula/data/batch_source.hpp"
+#include "regula/model/callback.hpp"
 #include "regula/model/model.hpp"
 #include "regula/utils/saved_state.hpp"
 

@@ -15,8 +15,8 @@
 
 #include <memory>
 
-#include "regula/callbacks/history.hpp"
-#include "regula/callbacks/logs.hpp"
+#include "regula/model/history.hpp"
+#include "regula/model/logs.hpp"
 #include "regula/model/model.hpp"
 #include "regula/training/cross_validate.hpp"
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "regula/io/atomic_file.hpp"
+#include "regula/io/file_bytes.hpp"
 #include "regula/tuning/space.hpp"
 #include "regula/utils/direction.hpp"
 

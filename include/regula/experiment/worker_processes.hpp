@@ -1,0 +1,74 @@
+#pragma once
+/// @file
+/// Trials as separate processes on one machine: `WorkerProcesses` starts commands (e.g.
+/// `regula trial DIR`) as child processes, each with its own environment overrides (such as its
+/// share of the threads) and its output going to a log file, keeps at most `capacity` of them
+/// running, and reports each one as it finishes.
+///
+/// A search drives it with ask/tell: start a worker per suggestion while there is room, wait for
+/// any to finish, tell the search, repeat. Spreading trials over machines (MPI) would replace this
+/// class and keep that loop: whatever runs a trial only needs its directory and reports through
+/// the trial's outcome file.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace regula::experiment {
+
+/// How a worker process ended.
+struct WorkerExit {
+  /// The tag given to `start` (a trial number).
+  int64_t tag = 0;
+  /// The exit status when it exited (0 = success), else -1.
+  int exit_status = -1;
+  /// The signal that killed it (e.g. 9 when killed for memory), else 0.
+  int signal = 0;
+  /// Wall-clock seconds from start to end.
+  double seconds = 0.0;
+
+  bool succeeded() const { return exit_status == 0; }
+  /// "exit status 1", "killed by signal 9 (Killed)".
+  std::string describe() const;
+};
+
+/// The environment that gives a worker `threads` threads (OMP_NUM_THREADS, REGULA_NUM_THREADS).
+std::map<std::string, std::string> thread_environment(int threads);
+
+class WorkerProcesses {
+ public:
+  /// At most `capacity` (>= 1) workers at once; ValueError otherwise.
+  explicit WorkerProcesses(int capacity);
+  /// Stops (SIGTERM, then SIGKILL after a grace period) and reaps the workers still running, so
+  /// that an error in the driver leaves no stray processes.
+  ~WorkerProcesses();
+  WorkerProcesses(const WorkerProcesses&) = delete;
+  WorkerProcesses& operator=(const WorkerProcesses&) = delete;
+
+  int capacity() const { return capacity_; }
+  /// Workers running now.
+  size_t running() const { return workers_.size(); }
+  bool full() const { return running() >= static_cast<size_t>(capacity_); }
+
+  /// Starts `argv` (argv[0] is the program's path) as a worker tagged `tag`, with this process's
+  /// environment plus `environment` (name → value, replacing), its standard output and error
+  /// appended to `log_path`. Returns its process id. Throws StateError when full, ValueError for an
+  /// empty argv, IOError (naming the program or the log) when it cannot be started.
+  int start(int64_t tag, const std::vector<std::string>& argv, const std::map<std::string, std::string>& environment,
+            const std::string& log_path);
+
+  /// Blocks until a worker ends and returns how it ended; StateError when none is running.
+  WorkerExit wait_any();
+
+ private:
+  struct Worker {
+    int64_t tag;
+    std::chrono::steady_clock::time_point started;
+  };
+  int capacity_;
+  std::map<int, Worker> workers_;  // by process id
+};
+
+}  // namespace regula::experiment

@@ -1,0 +1,199 @@
+#include "regula/experiment/experiment.hpp"
+
+#include <filesystem>
+
+#include "regula/backend/backend.hpp"
+#include "regula/config/config_reader.hpp"
+#include "regula/config/yaml.hpp"
+#include "regula/datasets/fashion_mnist.hpp"
+#include "regula/error.hpp"
+#include "regula/io/file_bytes.hpp"
+#include "regula/layers/input.hpp"
+#include "regula/layers/layer_factory.hpp"
+#include "regula/model/seed_model.hpp"
+#include "regula/model/sequential.hpp"
+#include "regula/preprocessing/image_data_generator.hpp"
+#include "regula/preprocessing/image_data_generator_config.hpp"
+#include "regula/report/augmentation_grid.hpp"
+#include "regula/report/html_report.hpp"
+#include "regula/report/test_evaluation.hpp"
+#include "regula/utils/random.hpp"
+#include "src/experiment/experiment_data.hpp"
+#include "src/experiment/experiment_training.hpp"
+
+namespace regula::experiment {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::vector<std::string> kSections = {"seed",         "threads",   "data",  "model", "compile", "fit",
+                                            "augmentation", "callbacks", "search"};
+
+
+/// `{builtin: seed, conv_dropout: …, dense_dropout: …, activity_l2: …}`: the seed model with
+/// its options (models::SeedModelOptions), so that a search can tune them.
+std::unique_ptr<Model> builtin_model(const json& section, const Shape& input_shape) {
+  config::ConfigReader r(section, "experiment: model");
+  const std::string name = r.get_string("builtin", "");
+  if (name != "seed") throw ValueError("experiment: model.builtin '" + name + "' is not a built-in; the built-in is 'seed'");
+  models::SeedModelOptions o;
+  o.input_shape = Shape(r.get_ints("input_shape", input_shape.dims()));
+  o.classes = r.get_int("classes", o.classes);
+  o.conv_dropout = r.get_double("conv_dropout", o.conv_dropout);
+  o.dense_dropout = r.get_double("dense_dropout", o.dense_dropout);
+  o.activity_l2 = r.get_double("activity_l2", o.activity_l2);
+  r.expect_all_read();
+  return models::seed_model(o);
+}
+
+}  // namespace
+
+json default_experiment() {
+  return {
+      {"seed", 1},
+      {"data", {{"dataset", "fashion_mnist"}, {"validation_split", 0.2}}},
+      {"model", "seed"},
+      {"compile",
+       {{"optimizer", {{"class_name", "Adam"}, {"learning_rate", 0.001}}},
+        {"loss", "sparse_categorical_crossentropy"},
+        {"metrics", {"accuracy"}}}},
+      {"fit", {{"epochs", 2}, {"batch_size", 128}}},
+      // The article's augmentation.
+      {"augmentation",
+       {{"rotation_range", 10},
+        {"width_shift_range", 0.1},
+        {"height_shift_range", 0.1},
+        {"zoom_range", 0.2},
+        {"horizontal_flip", true}}},
+      // The article's callbacks.
+      {"callbacks",
+       {{{"class_name", "EarlyStopping"}, {"monitor", "val_accuracy"}, {"patience", 10}, {"mode", "max"}},
+        {{"class_name", "ReduceLROnPlateau"},
+         {"monitor", "val_accuracy"},
+         {"factor", 0.1},
+         {"patience", 7},
+         {"min_delta", 1e-4},
+         {"mode", "max"},
+         {"verbose", 1}},
+        {{"class_name", "ModelCheckpoint"},
+         {"filepath", "best.h5"},
+         {"monitor", "val_accuracy"},
+         {"save_best_only", true},
+         {"mode", "max"}},
+        {{"class_name", "CSVLogger"}, {"filename", "log.csv"}},
+        // Seeing it: every run writes TensorBoard logs (DESIGN.md, the run directory).
+        {{"class_name", "TensorBoard"}, {"log_dir", "logs"}}}},
+  };
+}
+
+json merge(json base, const json& overrides) {
+  if (!base.is_object() || !overrides.is_object()) return overrides;
+  for (const auto& [key, value] : overrides.items())
+    base[key] = base.contains(key) ? merge(base[key], value) : value;
+  return base;
+}
+
+json load(const std::string& path) {
+  json file = config::read_yaml_file(path);
+  if (file.is_null()) file = json::object();
+  if (!file.is_object()) throw ValueError(path + ": an experiment file is a mapping of sections (seed, data, model, compile, fit)");
+  for (const auto& [key, value] : file.items()) {
+    if (std::find(kSections.begin(), kSections.end(), key) == kSections.end())
+      throw ValueError(path + ": unknown section '" + key +
+                       "'; allowed: seed, threads, data, model, compile, fit, augmentation, callbacks, search");
+  }
+  // A model given as a layer list replaces the default, it is not merged into it; so does an
+  // augmentation section (null or {} turns augmentation off).
+  json resolved = default_experiment();
+  if (file.contains("model")) resolved.erase("model");
+  if (file.contains("augmentation")) resolved.erase("augmentation");
+  if (file.contains("data") && file["data"].contains("validation")) resolved["data"].erase("validation_split");
+  return merge(resolved, file);
+}
+
+std::unique_ptr<Model> summary_model(const json& experiment) {
+  set_random_seed(experiment.value("seed", 1));
+  const json& model = experiment.at("model");
+  std::vector<int64_t> input = {28, 28, 1};
+  if (model.is_object() && model.contains("input_shape")) input = model["input_shape"].get<std::vector<int64_t>>();
+  return build_model(model, Shape(input));
+}
+
+std::unique_ptr<Model> build_model(const json& section, const Shape& input_shape) {
+  if (section.is_object() && section.contains("builtin")) return builtin_model(section, input_shape);
+  if (section.is_string()) {
+    if (section.get<std::string>() != "seed")
+      throw ValueError("experiment: model '" + section.get<std::string>() + "' is not a built-in; use seed or {layers: [...]}");
+    return models::seed_model({.input_shape = input_shape});
+  }
+  config::ConfigReader r(section, "experiment: model");
+  const auto layer_list = r.get_json("layers");
+  if (!layer_list || !layer_list->is_array() || layer_list->empty())
+    throw ValueError("experiment: model must be 'seed' or {layers: [ {class_name: …, …}, … ]} with at least one layer");
+  const std::vector<int64_t> shape = r.get_ints("input_shape", input_shape.dims());
+  r.ignore({"name"});
+  r.expect_all_read();
+  auto model = std::make_unique<Sequential>(section.value("name", "sequential"));
+  model->add(layers::Input(Shape(shape)));
+  for (size_t i = 0; i < layer_list->size(); ++i)
+    model->add(layers::layer_from_config((*layer_list)[i], "experiment: model.layers[" + std::to_string(i) + "]"));
+  return model;
+}
+
+RunResult run(const json& experiment, const RunOptions& options) {
+  set_random_seed(experiment.value("seed", 1));
+  if (experiment.contains("threads")) set_num_threads(experiment["threads"].get<int>());
+  // Every section is checked before the data is loaded, so a typo costs no waiting.
+  const TrainingPlan plan = plan_training(experiment, options.verbose);
+  RunResult result;
+  result.run_dir = options.run_dir.empty() ? default_run_dir() : options.run_dir;
+  Arrays a = load_arrays(plan.data);
+  Training training = train(plan, a, result.run_dir, options.verbose, options.out);
+  result.history = std::move(training.history);
+
+  if (a.has_test) {
+    if (!training.kept_checkpoint.empty())
+      std::fprintf(options.out, "Testing the kept model: the weights of %s\n", training.kept_checkpoint.c_str());
+    result.test = training.model->evaluate(a.x_test, a.y_test, {.batch_size = 256, .verbose = 0});
+    std::string line;
+    json test_json = json::object();
+    for (const auto& [name, value] : result.test) {
+      line += (line.empty() ? "" : " - ") + std::string("test_") + name + ": " + callbacks::ProgbarLogger::format_value(value);
+      test_json[name] = value;
+    }
+    std::fprintf(options.out, "%s\n", line.c_str());
+    io::write_file_atomically((fs::path(result.run_dir) / "test.json").string(), test_json.dump(2) + "\n");
+  }
+  // The learning-curve report and what it shows beyond the history: classes, augmentation.
+  const fs::path dir(result.run_dir);
+  report::write_test_evaluation(
+      (dir / "evaluation.json").string(), *training.model,
+      {.y_train = &a.y_train, .y_validation = a.has_validation ? &a.y_val : nullptr, .x_test = a.has_test ? &a.x_test : nullptr,
+       .y_test = a.has_test ? &a.y_test : nullptr,
+       .class_names = plan.data.dataset == "fashion_mnist" ? datasets::fashion_mnist::class_names() : std::vector<std::string>{}});
+  report::write_augmentation_grid((dir / "augmentation.png").string(), experiment.value("augmentation", json()), a.x_train);
+  std::fprintf(options.out, "Report: %s\n", report::write_run_report(result.run_dir).c_str());
+  std::fprintf(options.out, "Run directory: %s\n", result.run_dir.c_str());
+  std::fflush(options.out);
+  return result;
+}
+
+void write_augmentation_preview(const json& experiment, const std::string& path, int64_t samples,
+                                const preprocessing::AugmentationPreviewOptions& options) {
+  if (samples < 1) throw ValueError("augment-preview: samples=" + std::to_string(samples) + " must be >= 1");
+  set_random_seed(experiment.value("seed", 1));
+  const json& section = experiment.value("augmentation", json());
+  if (section.is_null() || section.empty())
+    throw ValueError("augment-preview: the experiment has no augmentation section (it is null or empty)");
+  const preprocessing::ImageDataGenerator augmentation(
+      preprocessing::image_data_generator_options_from_config(section, "experiment: augmentation"));
+  DataSpec data = data_spec(experiment.at("data"));
+  data.limit = samples;
+  data.validation_split = 0.0;
+  const Arrays a = load_arrays(data);
+  preprocessing::save_augmentation_preview(path, augmentation, a.x_train.slice_rows(0, std::min(samples, a.x_train.dim(0))),
+                                           options);
+}
+
+}  // namespace regula::experiment
