@@ -89,11 +89,20 @@ def peer_available(python, peer):
     return None
 
 
+def peer_environment():
+    """The environment of the PyTorch peer: this one without OPENBLAS_CORETYPE and
+    OPENBLAS_L2_SIZE, which pin OpenBLAS (Debian's PyTorch runs Linear layers on it) to a slower
+    kernel than its own CPU detection picks. regula's commands keep the environment as it is."""
+    return {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+
+
 def run_measured(cmd):
     """Runs cmd; returns (JSON lines it printed, peak RSS in MiB). Waits with os.wait4 so that the
-    rusage is the child's own, not the sum over every child this script has had."""
+    rusage is the child's own, not the sum over every child this script has had. A Python
+    command (the peer) runs in peer_environment()."""
+    is_peer = any(str(part).endswith(".py") for part in cmd)
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(cmd, stdout=out)
+        proc = subprocess.Popen(cmd, stdout=out, env=peer_environment() if is_peer else None)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen from waiting
         if proc.returncode != 0:
@@ -334,8 +343,12 @@ def commit():
     return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+# The CPU features that decide which kernels run (oneDNN's ISA dispatch, bfloat16 support).
+RELEVANT_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
 def machine():
-    model, cpus = "unknown CPU", str(os.cpu_count())
+    model, cpus, flags = "unknown CPU", str(os.cpu_count()), set()
     try:
         for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
             key, _, value = line.partition(":")
@@ -343,9 +356,12 @@ def machine():
                 model = value.strip()
             elif key.strip() == "CPU(s)":
                 cpus = value.strip()
+            elif key.strip() == "Flags":
+                flags = set(value.split())
     except OSError:
         pass
-    return f"{model}, {cpus} cores"
+    present = [f for f in RELEVANT_FLAGS if f in flags]
+    return f"{model}, {cpus} cores, flags: {' '.join(present) or 'none of ' + ' '.join(RELEVANT_FLAGS)}"
 
 
 def append(path, text):

@@ -182,6 +182,59 @@ TEST(CrossValidate, RejectsAFactoryThatGivesNoModelOrAnUncompiledOneNamingTheFol
   EXPECT_NE(message.find("fold 1/3: model_factory returned a model that is not compiled"), std::string::npos) << message;
 }
 
+TEST(CrossValidate, AFoldTrainerGetsEachFoldsRowsAndItsModelIsScoredOnTheHeldOutRows) {
+  // The general form (what experiment-search trials run): the trainer sees the fold's gathered
+  // rows and weights, trains its own way, and cross_validate evaluates the returned model on
+  // the held-out rows as the model takes them (FoldFit::x_held_out when the trainer prepared them).
+  rg::set_random_seed(2);
+  const Blobs data = make_blobs(12, 4);
+  const auto folds = rg::data::KFold(3).split(12);
+  rg::Tensor weights({12});
+  for (int64_t i = 0; i < 12; ++i) weights[i] = static_cast<float>(i + 1);
+  std::vector<size_t> seen;
+  const rg::training::FoldTrainer trainer = [&](const rg::training::FoldData& fold) {
+    seen.push_back(fold.index);
+    EXPECT_EQ(fold.count, 3u);
+    const auto& rows = folds[fold.index];
+    EXPECT_TRUE(same_weights({fold.x_train, fold.y_train, fold.x_held_out, fold.y_held_out},
+                             {rg::gather_rows(data.x, rows.train), rg::gather_rows(data.y, rows.train),
+                              rg::gather_rows(data.x, rows.test), rg::gather_rows(data.y, rows.test)}));
+    EXPECT_TRUE(same_weights({fold.sample_weight}, {rg::gather_rows(weights, rows.train)}));
+    auto model = tiny_classifier();
+    rg::callbacks::History history = model->fit(fold.x_train, fold.y_train, {.epochs = 1, .verbose = 0});
+    // Fold 2's model is scored on inputs the trainer prepared (here: its held-out rows doubled).
+    rg::Tensor prepared = fold.index == 1 ? fold.x_held_out.clone() : rg::Tensor();
+    for (int64_t i = 0; i < prepared.size(); ++i) prepared[i] *= 2.0f;
+    return rg::training::FoldFit{.model = std::move(model), .history = std::move(history), .x_held_out = prepared};
+  };
+  std::vector<std::vector<rg::Tensor>> kept;
+  const auto result = rg::training::cross_validate(
+      [&](const rg::training::FoldData& fold) {
+        rg::training::FoldFit fitted = trainer(fold);
+        kept.push_back(fitted.model->get_weights());
+        return fitted;
+      },
+      data.x, data.y, folds, {.evaluate_batch_size = 4, .verbose = 0, .sample_weight = weights});
+  EXPECT_EQ(seen, (std::vector<size_t>{0, 1, 2}));
+  ASSERT_EQ(result.fold_scores.size(), 3u);
+  for (size_t f = 0; f < 3; ++f) {
+    rg::Tensor x_held_out = rg::gather_rows(data.x, folds[f].test);
+    if (f == 1)
+      for (int64_t i = 0; i < x_held_out.size(); ++i) x_held_out[i] *= 2.0f;
+    auto model = tiny_classifier();
+    model->set_weights(kept[f]);
+    const auto expected = model->evaluate(x_held_out, rg::gather_rows(data.y, folds[f].test), {.batch_size = 4, .verbose = 0});
+    EXPECT_NEAR(result.fold_scores[f].at("loss"), expected.at("loss"), 1e-6) << "fold " << f;
+  }
+
+  // A trainer that returns no model is refused, naming the fold.
+  const std::string message = error_message<rg::StateError>([&] {
+    rg::training::cross_validate([](const rg::training::FoldData&) { return rg::training::FoldFit{}; }, data.x, data.y,
+                                 folds, {.verbose = 0});
+  });
+  EXPECT_NE(message.find("fold 1/3: the fold trainer returned no model"), std::string::npos) << message;
+}
+
 TEST(CrossValidate, RejectsOwnValidationDataMismatchedArraysAndBadFolds) {
   // The fold's held-out part is the validation; x and y need one row per sample; folds must be usable.
   const Blobs data = make_blobs(12, 8);
