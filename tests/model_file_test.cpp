@@ -17,6 +17,7 @@
 #include "regula/layers/input.hpp"
 #include "regula/layers/merge.hpp"
 #include "regula/model/model.hpp"
+#include "regula/model/model_config.hpp"
 #include "regula/model/model_file.hpp"
 #include "regula/model/seed_model.hpp"
 #include "regula/model/sequential.hpp"
@@ -149,6 +150,27 @@ TEST(ModelFile, OptimizerStateRoundTripContinuesTrainingIdentically) {
   check_optimizer_round_trip(rg::optimizers::Adam({.learning_rate = 0.01, .amsgrad = true}), "adam.h5");
   check_optimizer_round_trip(rg::optimizers::SGD({.learning_rate = 0.05, .momentum = 0.9, .nesterov = true}), "sgd.h5");
   check_optimizer_round_trip(rg::optimizers::RMSprop({.momentum = 0.5, .centered = true}), "rmsprop.h5");
+}
+
+TEST(ModelConfig, ModelFromConfigRebuildsTheArchitectureThatModelConfigDescribes) {
+  // keras.models.model_from_json(model.to_json()) gives the same architecture (new weights).
+  const auto model = small_functional();
+  const nlohmann::json config = rg::model_config(*model);
+  const auto rebuilt = rg::model_from_config(config, "test");
+  EXPECT_EQ(rg::model_config(*rebuilt), config);
+  EXPECT_EQ(rebuilt->count_params(), model->count_params());
+
+  // A layer whose inbound layer is not defined before it is refused, naming where and the layer.
+  nlohmann::json broken = config;
+  auto& layer_list = broken["config"]["layers"];
+  layer_list.erase(layer_list.begin() + 1);
+  try {
+    rg::model_from_config(broken, "experiment: model");
+    FAIL() << "a config with a missing inbound layer was accepted";
+  } catch (const rg::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("experiment: model layer "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is not defined before it"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ModelFile, RejectsBadExtensions) {

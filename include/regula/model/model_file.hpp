@@ -47,16 +47,12 @@
 #include <string>
 
 #include "regula/model/model.hpp"
+#include "regula/model/model_config.hpp"
 
 namespace regula {
 
 /// The value of the `regula_format_version` attribute this build reads and writes.
 inline constexpr const char* kModelFormatVersion = "1";
-
-/// The model's architecture as Keras's `model.to_json()` describes it, the `model_config` that
-/// `save_model` writes: {"class_name": "Functional" | "Sequential", "config": {"name", "layers",
-/// "input_layers", "output_layers"}}. Throws StateError for a model without layers.
-nlohmann::json model_config(const Model& model);
 
 /// Keras `model.save(path)` (legacy .h5): architecture, weights, and for a compiled model the
 /// training config and optimizer state. `epoch`, when given, is stored as the number of epochs
