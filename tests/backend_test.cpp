@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/utils/random.hpp"
 
 namespace rb = regula::backend;

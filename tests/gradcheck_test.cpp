@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/layers/activation.hpp"
 #include "regula/layers/batch_normalization.hpp"
 #include "regula/layers/conv2d.hpp"

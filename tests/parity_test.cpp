@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/model/seed_model.hpp"
 #include "regula/optimizers/optimizer.hpp"
 

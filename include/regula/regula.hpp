@@ -3,7 +3,7 @@
 /// regula: Keras-style training of neural networks in C++. Include this one header for the whole
 /// public API; `namespace rg = regula;` keeps calls short.
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/callbacks/csv_logger.hpp"
 #include "regula/callbacks/early_stopping.hpp"
 #include "regula/callbacks/lambda_callback.hpp"

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
 #include "regula/experiment/experiment.hpp"

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/config/config_reader.hpp"
 #include "regula/config/yaml.hpp"
 #include "regula/datasets/fashion_mnist.hpp"

@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/callbacks/monitor.hpp"
 #include "regula/config/config_reader.hpp"
 #include "regula/config/yaml.hpp"

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
 #include "regula/config/config_reader.hpp"
 #include "regula/config/yaml.hpp"

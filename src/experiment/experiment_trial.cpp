@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/data/kfold.hpp"
 #include "regula/error.hpp"
 #include "regula/experiment/experiment_search.hpp"

@@ -1,15 +1,10 @@
 #include "regula/layers/activations.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <numbers>
-
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 
 namespace regula::layers {
 namespace {
-
-constexpr float kLeakySlope = 0.2f;
 
 struct Named {
   const char* name;
@@ -44,114 +39,16 @@ bool activation_backward_needs_input(ActivationKind kind) {
 }
 
 void activation_forward(ActivationKind kind, const Tensor& src, Tensor& dst) {
-  const float* x = src.data();
-  float* y = dst.data();
-  const int64_t n = src.size();
-  switch (kind) {
-    case ActivationKind::linear:
-      if (x != y) std::copy(x, x + n, y);
-      break;
-    case ActivationKind::relu:
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];  // a select (NaN passes, as in Keras): vectorizes, std::max did not
-      break;
-    case ActivationKind::sigmoid:
-#pragma omp parallel for if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
-      break;
-    case ActivationKind::tanh:
-#pragma omp parallel for if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
-      break;
-    case ActivationKind::elu:
-#pragma omp parallel for if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : std::expm1(x[i]);
-      break;
-    case ActivationKind::leaky_relu:
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : kLeakySlope * x[i];
-      break;
-    case ActivationKind::gelu:
-#pragma omp parallel for if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * std::numbers::sqrt2_v<float> / 2.0f));
-      break;
-    case ActivationKind::softmax: {
-      const int64_t cols = last_dim(src);
-      const int64_t rows = cols == 0 ? 0 : n / cols;
-#pragma omp parallel for if (rows > 256)
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* xr = x + r * cols;
-        float* yr = y + r * cols;
-        const float m = *std::max_element(xr, xr + cols);
-        double sum = 0.0;
-        for (int64_t c = 0; c < cols; ++c) {
-          yr[c] = std::exp(xr[c] - m);
-          sum += yr[c];
-        }
-        const auto inv = static_cast<float>(1.0 / sum);
-        for (int64_t c = 0; c < cols; ++c) yr[c] *= inv;
-      }
-      break;
-    }
-  }
+  const int64_t cols = last_dim(src);
+  backend::current().activation_forward(kind, cols == 0 ? 0 : src.size() / cols, cols, src.data(), dst.data());
 }
 
 void activation_backward(ActivationKind kind, const Tensor& src, const Tensor& dst, const Tensor& grad_dst,
                          Tensor& grad_src) {
-  const float* x = src.empty() ? nullptr : src.data();
-  const float* y = dst.data();
-  const float* gy = grad_dst.data();
-  float* gx = grad_src.data();
-  const int64_t n = dst.size();
-  switch (kind) {
-    case ActivationKind::linear:
-      if (gx != gy) std::copy(gy, gy + n, gx);
-      break;
-    case ActivationKind::relu:
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) gx[i] = y[i] > 0.0f ? gy[i] : 0.0f;
-      break;
-    case ActivationKind::sigmoid:
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * y[i] * (1.0f - y[i]);
-      break;
-    case ActivationKind::tanh:
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * (1.0f - y[i] * y[i]);
-      break;
-    case ActivationKind::elu:
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) gx[i] = x[i] > 0.0f ? gy[i] : gy[i] * (y[i] + 1.0f);
-      break;
-    case ActivationKind::leaky_relu:
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) gx[i] = x[i] > 0.0f ? gy[i] : kLeakySlope * gy[i];
-      break;
-    case ActivationKind::gelu: {
-      const float inv_sqrt2pi = 0.5f * std::numbers::inv_sqrtpi_v<float> * std::numbers::sqrt2_v<float>;
-#pragma omp parallel for if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) {
-        const float cdf = 0.5f * (1.0f + std::erf(x[i] * std::numbers::sqrt2_v<float> / 2.0f));
-        const float pdf = inv_sqrt2pi * std::exp(-0.5f * x[i] * x[i]);
-        gx[i] = gy[i] * (cdf + x[i] * pdf);
-      }
-      break;
-    }
-    case ActivationKind::softmax: {
-      const int64_t cols = last_dim(dst);
-      const int64_t rows = cols == 0 ? 0 : n / cols;
-#pragma omp parallel for if (rows > 256)
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* yr = y + r * cols;
-        const float* gyr = gy + r * cols;
-        float* gxr = gx + r * cols;
-        double dot = 0.0;
-        for (int64_t c = 0; c < cols; ++c) dot += static_cast<double>(yr[c]) * gyr[c];
-        for (int64_t c = 0; c < cols; ++c) gxr[c] = yr[c] * (gyr[c] - static_cast<float>(dot));
-      }
-      break;
-    }
-  }
+  const int64_t cols = last_dim(dst);
+  backend::current().activation_backward(kind, cols == 0 ? 0 : dst.size() / cols, cols,
+                                         src.empty() ? nullptr : src.data(), dst.data(), grad_dst.data(),
+                                         grad_src.data());
 }
 
 }  // namespace regula::layers

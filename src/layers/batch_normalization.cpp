@@ -1,18 +1,14 @@
 #include "regula/layers/batch_normalization.hpp"
 
-#include <omp.h>
-
 #include <cmath>
 
 #include "regula/error.hpp"
 #include "regula/initializers/initializers.hpp"
+#include "regula/backend/context.hpp"
 #include "src/layers/noise_draws.hpp"
 
 namespace regula::layers {
 namespace {
-
-// Below this many values a parallel region costs more than it saves.
-constexpr int64_t kParallelThreshold = 32768;
 
 void check_initializer(const std::string& name, const std::string& option, const std::string& where) {
   if (!initializers::is_known(name))
@@ -23,26 +19,6 @@ void check_initializer(const std::string& name, const std::string& option, const
 
 nlohmann::json initializer_config(const std::string& name) {
   return {{"class_name", name}, {"config", nlohmann::json::object()}};
-}
-
-// Adds per-channel sums of f(row, c) over all rows into out[0..channels) and out[channels..2·channels)
-// (two sums per channel), with per-thread double partials so the result does not depend on how
-// rows are split beyond the summation order within a thread.
-template <class Accumulate>
-void channel_sums(int64_t rows, int64_t channels, std::vector<double>& partial, double* out, Accumulate accumulate) {
-  const int threads = rows * channels > kParallelThreshold ? omp_get_max_threads() : 1;
-  const size_t stride = static_cast<size_t>(2 * channels);
-  if (partial.size() < stride * static_cast<size_t>(threads)) partial.resize(stride * static_cast<size_t>(threads));
-  std::fill(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(stride * static_cast<size_t>(threads)), 0.0);
-#pragma omp parallel num_threads(threads)
-  {
-    double* acc = partial.data() + stride * static_cast<size_t>(omp_get_thread_num());
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) accumulate(r, acc, acc + channels);
-  }
-  std::fill(out, out + 2 * channels, 0.0);
-  for (int t = 0; t < threads; ++t)
-    for (size_t i = 0; i < stride; ++i) out[i] += partial[stride * static_cast<size_t>(t) + i];
 }
 
 }  // namespace
@@ -90,44 +66,6 @@ Shape BatchNormalization::build_impl(const std::vector<Shape>& input_shapes) {
   return in;
 }
 
-namespace {
-
-// The tail applied to a normalized value v = a·x + b at flat index i (forward), and its gradient
-// (backward: ∂loss/∂v from ∂loss/∂output g). The separate layers compute (v > 0) ? g·mask : 0
-// (Dropout's backward, then ReLU's); gating first and multiplying after gives the same bits (the
-// mask is finite, 0·mask = +0) with no multiply under a condition, which GCC would not
-// vectorize (it may not speculate a floating-point operation that could trap).
-template <bool kRelu, bool kDropout>
-struct Tail {
-  ElementMask mask;
-  float forward(float v, uint32_t i) const {
-    if constexpr (kRelu) v = v < 0.0f ? 0.0f : v;  // ReLU's select: NaN passes
-    if constexpr (kDropout) v = v * mask.factor(i);
-    return v;
-  }
-  float gradient(float g, float v, uint32_t i) const {
-    if constexpr (kRelu) g = v > 0.0f ? g : 0.0f;
-    if constexpr (kDropout) g = g * mask.factor(i);
-    return g;
-  }
-};
-
-// Calls body(Tail<relu, dropout>{mask}) with the tail's flags as compile-time constants, so each
-// combination gets its own branch-free loops.
-template <class Body>
-void with_tail(bool relu, const ElementMask& mask, Body&& body) {
-  if (relu && mask.active)
-    body(Tail<true, true>{mask});
-  else if (relu)
-    body(Tail<true, false>{mask});
-  else if (mask.active)
-    body(Tail<false, true>{mask});
-  else
-    body(Tail<false, false>{mask});
-}
-
-}  // namespace
-
 void BatchNormalization::average_moving_statistics(distributed::Communicator& communicator) {
   const auto channels = static_cast<size_t>(channels_);
   const float inverse_ranks = 1.0f / static_cast<float>(communicator.size());
@@ -149,25 +87,18 @@ void BatchNormalization::compute_coefficients(const Tensor& x, const ForwardCont
   float* moving_var = weights()[static_cast<size_t>(moving_mean_index_) + 1].value.data();
 
   if (training && rows > 0) {
-    // One pass of Σx and Σx² in double: exact enough unless |mean| exceeds the spread by ~10⁵,
-    // and it reads the batch once instead of twice.
-    std::vector<double>& sums = partial_sums_;
-    sums.resize(static_cast<size_t>(2 * channels));
-    channel_sums(rows, channels, partial_, sums.data(), [&](int64_t r, double* sum, double* sum_sq) {
-      const float* row = src + r * channels;
-#pragma omp simd
-      for (int64_t c = 0; c < channels; ++c) {
-        const double v = row[c];
-        sum[c] += v;
-        sum_sq[c] += v * v;
-      }
-    });
+    // One pass of Σx and Σx² in double: exact enough unless |mean| exceeds the spread by ~10⁵.
+    sums_a_.resize(static_cast<size_t>(channels));
+    sums_b_.resize(static_cast<size_t>(channels));
+    backend::current().batch_norm_moments(rows, channels, src, sums_a_.data(), sums_b_.data());
+    const std::vector<double>& sums = sums_a_;
+    const std::vector<double>& sums_sq = sums_b_;
     const double count = static_cast<double>(rows);
     const double momentum = options_.momentum;
     for (int64_t c = 0; c < channels; ++c) {
       const auto i = static_cast<size_t>(c);
       const double mean = sums[i] / count;
-      const double var = std::max(sums[i + static_cast<size_t>(channels)] / count - mean * mean, 0.0);
+      const double var = std::max(sums_sq[i] / count - mean * mean, 0.0);
       mean_[i] = mean;
       inv_std_[i] = 1.0 / std::sqrt(var + options_.epsilon);
       // Keras 3: the biased batch variance feeds the moving variance too.
@@ -188,27 +119,6 @@ void BatchNormalization::compute_coefficients(const Tensor& x, const ForwardCont
   }
 }
 
-template <class TailType>
-void BatchNormalization::normalize(const Tensor& x, Tensor& output, const TailType& tail_in) const {
-  const TailType tail = tail_in;
-  const int64_t channels = channels_;
-  const int64_t rows = x.size() / channels;
-  const float* src = x.data();
-  float* dst = output.data();
-  const float* a = coef_a_.data();
-  const float* b = coef_b_.data();
-  // Each thread works on its own copy of the tail (firstprivate): read through the shared one, its
-  // fields might alias the output and the inner loop would not vectorize.
-#pragma omp parallel for schedule(static) firstprivate(tail) if (x.size() > kParallelThreshold)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* s = src + r * channels;
-    float* d = dst + r * channels;
-    const auto first = static_cast<uint32_t>(r * channels);
-#pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) d[c] = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
-  }
-}
-
 void BatchNormalization::forward(const std::vector<const Tensor*>& inputs, Tensor& output,
                                  const ForwardContext& context) {
   forward_with_tail(inputs, output, context, {});
@@ -217,45 +127,34 @@ void BatchNormalization::forward(const std::vector<const Tensor*>& inputs, Tenso
 void BatchNormalization::forward_with_tail(const std::vector<const Tensor*>& inputs, Tensor& output,
                                            const ForwardContext& context, const ElementwiseTail& tail) {
   const Tensor& x = *inputs[0];
-  tail_relu_ = tail.relu;
-  tail_mask_ = tail.mask;
-  if (tail_mask_.active) detail::check_drawable(x.size(), [this] { return where(); });
+  tail_ = tail;
+  if (tail_.mask.active) detail::check_drawable(x.size(), [this] { return where(); });
   compute_coefficients(x, context);
-  with_tail(tail_relu_, tail_mask_, [&](const auto& t) { normalize(x, output, t); });
+  backend::current().batch_norm_apply(x.size() / channels_, channels_, x.data(), coef_a_.data(), coef_b_.data(), tail_,
+                                      output.data());
 }
 
-template <class TailType>
-void BatchNormalization::backward_through(const Tensor& x, const Tensor& grad_output, Tensor* grad_input,
-                                          const TailType& tail_in) {
-  const TailType tail = tail_in;
+void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_output,
+                                  const std::vector<Tensor*>& grad_inputs) {
+  const Tensor& x = *inputs[0];
+  Tensor* grad_input = grad_inputs[0];
+  backend::Backend& kernels = backend::current();
   const int64_t channels = channels_;
   const int64_t rows = x.size() / channels;
-  const float* src = x.data();
-  const float* grad = grad_output.data();
   const double* mean = mean_.data();
-  const float* a = coef_a_.data();
-  const float* b = coef_b_.data();
 
   // Σg (∂loss/∂β) and Σg·(x − μ) (∂loss/∂γ before the 1/σ), per channel, with g = ∂loss/∂(a·x + b).
-  std::vector<double>& sums = partial_sums_;
-  sums.resize(static_cast<size_t>(2 * channels));
-  channel_sums(rows, channels, partial_, sums.data(), [&](int64_t r, double* sum_g, double* sum_gx) {
-    const TailType row_tail = tail;  // a private copy, as in normalize
-    const float* row = src + r * channels;
-    const float* g_row = grad + r * channels;
-    const auto first = static_cast<uint32_t>(r * channels);
-#pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) {
-      const float g = row_tail.gradient(g_row[c], a[c] * row[c] + b[c], first + static_cast<uint32_t>(c));
-      sum_g[c] += g;
-      sum_gx[c] += static_cast<double>(g) * (row[c] - mean[c]);
-    }
-  });
+  sums_a_.resize(static_cast<size_t>(channels));
+  sums_b_.resize(static_cast<size_t>(channels));
+  kernels.batch_norm_backward_sums(rows, channels, x.data(), grad_output.data(), coef_a_.data(), coef_b_.data(), mean,
+                                   tail_, sums_a_.data(), sums_b_.data());
+  const std::vector<double>& sum_g = sums_a_;
+  const std::vector<double>& sum_gx = sums_b_;
   const float* gamma = options_.scale ? weights()[static_cast<size_t>(gamma_index_)].value.data() : nullptr;
   for (int64_t c = 0; c < channels; ++c) {
     const auto i = static_cast<size_t>(c);
-    if (options_.scale) weights()[static_cast<size_t>(gamma_index_)].gradient[c] = static_cast<float>(sums[i + static_cast<size_t>(channels)] * inv_std_[i]);
-    if (options_.center) weights()[static_cast<size_t>(beta_index_)].gradient[c] = static_cast<float>(sums[i]);
+    if (options_.scale) weights()[static_cast<size_t>(gamma_index_)].gradient[c] = static_cast<float>(sum_gx[i] * inv_std_[i]);
+    if (options_.center) weights()[static_cast<size_t>(beta_index_)].gradient[c] = static_cast<float>(sum_g[i]);
   }
   if (grad_input == nullptr) return;
 
@@ -267,34 +166,14 @@ void BatchNormalization::backward_through(const Tensor& x, const Tensor& grad_ou
   for (int64_t c = 0; c < channels; ++c) {
     const auto i = static_cast<size_t>(c);
     const double gi = (gamma != nullptr ? gamma[c] : 1.0) * inv_std_[i];
-    const double mean_g = sums[i] / count;
-    const double mean_gxhat_over_std = sums[i + static_cast<size_t>(channels)] * inv_std_[i] * inv_std_[i] / count;
+    const double mean_g = sum_g[i] / count;
+    const double mean_gxhat_over_std = sum_gx[i] * inv_std_[i] * inv_std_[i] / count;
     coef_p_[i] = static_cast<float>(gi);
     coef_q_[i] = static_cast<float>(-gi * mean_gxhat_over_std);
     coef_r_[i] = static_cast<float>(gi * (mean_gxhat_over_std * mean[c] - mean_g));
   }
-  const float* p = coef_p_.data();
-  const float* q = coef_q_.data();
-  const float* rr = coef_r_.data();
-  float* dst = grad_input->data();
-#pragma omp parallel for schedule(static) firstprivate(tail) if (x.size() > kParallelThreshold)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* s = src + r * channels;
-    const float* g_row = grad + r * channels;
-    float* d = dst + r * channels;
-    const auto first = static_cast<uint32_t>(r * channels);
-#pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) {
-      const float g = tail.gradient(g_row[c], a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
-      d[c] = p[c] * g + q[c] * s[c] + rr[c];
-    }
-  }
-}
-
-void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_output,
-                                  const std::vector<Tensor*>& grad_inputs) {
-  with_tail(tail_relu_, tail_mask_,
-            [&](const auto& t) { backward_through(*inputs[0], grad_output, grad_inputs[0], t); });
+  kernels.batch_norm_backward_data(rows, channels, x.data(), grad_output.data(), coef_a_.data(), coef_b_.data(), tail_,
+                                   coef_p_.data(), coef_q_.data(), coef_r_.data(), grad_input->data());
 }
 
 nlohmann::json BatchNormalization::get_config() const {

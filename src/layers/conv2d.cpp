@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "regula/initializers/initializers.hpp"
 

@@ -1,6 +1,6 @@
 #include "regula/layers/dense.hpp"
 
-#include "regula/backend/backend.hpp"
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 
 namespace regula::layers {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "regula/utils/random.hpp"
 #include "src/layers/noise_draws.hpp"
@@ -20,17 +21,6 @@ Shape Dropout::build_impl(const std::vector<Shape>& input_shapes) {
   return input_shapes[0];
 }
 
-namespace {
-
-// dst[i] = src[i] · mask.factor(i): one 32-bit draw per element (a vectorizable hash of its index).
-// Dropping multiplies by 0, as TensorFlow's and PyTorch's dropout do, so a NaN input stays NaN.
-void apply_mask(ElementMask mask, const float* src, float* dst, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * mask.factor(static_cast<uint32_t>(i));
-}
-
-}  // namespace
-
 void Dropout::add_to_tail(ElementwiseTail& tail, const ForwardContext& context) const { tail.mask = mask(context); }
 
 ElementMask Dropout::mask(const ForwardContext& context) const {
@@ -41,6 +31,7 @@ ElementMask Dropout::mask(const ForwardContext& context) const {
           .keep_scale = static_cast<float>(1.0 / (1.0 - rate_))};
 }
 
+// Dropping multiplies by 0, as TensorFlow's and PyTorch's dropout do, so a NaN input stays NaN.
 void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context) {
   const Tensor& x = *inputs[0];
   last_mask_ = mask(context);
@@ -49,7 +40,7 @@ void Dropout::forward(const std::vector<const Tensor*>& inputs, Tensor& output, 
     return;
   }
   detail::check_drawable(x.size(), [this] { return where(); });
-  apply_mask(last_mask_, x.data(), output.data(), x.size());
+  backend::current().apply_mask(last_mask_, x.size(), x.data(), output.data());
 }
 
 void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
@@ -60,7 +51,7 @@ void Dropout::backward(const std::vector<const Tensor*>&, const Tensor&, const T
     return;
   }
   // The forward pass's mask, drawn again from the same counters.
-  apply_mask(last_mask_, grad_output.data(), grad_inputs[0]->data(), grad_output.size());
+  backend::current().apply_mask(last_mask_, grad_output.size(), grad_output.data(), grad_inputs[0]->data());
 }
 
 nlohmann::json Dropout::get_config() const {

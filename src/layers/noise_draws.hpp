@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "regula/tensor/tensor.hpp"
 #include "regula/utils/random.hpp"
@@ -49,12 +50,7 @@ inline void backward_through_factors(bool applied, const Tensor& factors, const 
     grad_input->copy_from(grad_output);
     return;
   }
-  const float* g = grad_output.data();
-  const float* f = factors.data();
-  float* dst = grad_input->data();
-  const int64_t n = grad_output.size();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = g[i] * f[i];
+  backend::current().multiply(grad_output.size(), grad_output.data(), factors.data(), grad_input->data());
 }
 
 /// Standard normal draws: Box–Muller (cosine branch) on two independent 32-bit streams, one

@@ -1,5 +1,6 @@
 #include "regula/layers/pooling.hpp"
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 
 namespace regula::layers {

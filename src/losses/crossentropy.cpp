@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "regula/losses/loss.hpp"
 
@@ -81,18 +82,7 @@ class SoftmaxCrossentropy final : public Loss {
   void per_sample(const Tensor& y_true, const Tensor& y_pred, float* out) const override {
     const Geometry g = geometry(y_true, y_pred);
     if (sparse_) check_labels(y_true, y_pred, g);
-    const float* p = y_pred.data();
-    const bool logits = options_.from_logits;
-#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
-    for (int64_t i = 0; i < g.samples; ++i) {
-      double total = 0.0;
-      for (int64_t r = i * g.rows_per_sample; r < (i + 1) * g.rows_per_sample; ++r) {
-        const RowTarget t = target(y_true, r, g.classes);
-        const float* row = p + r * g.classes;
-        total += logits ? row_loss_logits(row, t, g.classes) : row_loss_probabilities(row, t, g.classes);
-      }
-      out[i] = static_cast<float>(total / static_cast<double>(g.rows_per_sample));
-    }
+    backend::current().softmax_crossentropy(rows(y_true, y_pred, g), out);
   }
 
   void gradient(const Tensor& y_true, const Tensor& y_pred, const float* sample_weight, float scale,
@@ -100,22 +90,8 @@ class SoftmaxCrossentropy final : public Loss {
     const Geometry g = geometry(y_true, y_pred);
     if (sparse_) check_labels(y_true, y_pred, g);
     prepare_grad(y_pred, grad);
-    const float* p = y_pred.data();
-    float* d = grad.data();
-    const bool logits = options_.from_logits;
-#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
-    for (int64_t i = 0; i < g.samples; ++i) {
-      const double c = scale * weight_of(sample_weight, i) / static_cast<double>(g.rows_per_sample);
-      for (int64_t r = i * g.rows_per_sample; r < (i + 1) * g.rows_per_sample; ++r) {
-        const RowTarget t = target(y_true, r, g.classes);
-        const float* row = p + r * g.classes;
-        float* drow = d + r * g.classes;
-        if (logits)
-          row_grad_softmax(row, /*row_is_logits=*/true, t, g.classes, c, drow);
-        else
-          row_grad_probabilities(row, t, g.classes, c, drow);
-      }
-    }
+    backend::current().softmax_crossentropy_gradient(rows(y_true, y_pred, g), backend::CrossentropyGradient::scores,
+                                                     {scale, sample_weight}, grad.data());
   }
 
   bool fuses_with_softmax() const override { return !options_.from_logits; }
@@ -126,16 +102,9 @@ class SoftmaxCrossentropy final : public Loss {
     const Geometry g = geometry(y_true, y_pred);
     if (sparse_) check_labels(y_true, y_pred, g);
     prepare_grad(y_pred, grad);
-    const float* p = y_pred.data();
-    float* d = grad.data();
-#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
-    for (int64_t i = 0; i < g.samples; ++i) {
-      const double c = scale * weight_of(sample_weight, i) / static_cast<double>(g.rows_per_sample);
-      for (int64_t r = i * g.rows_per_sample; r < (i + 1) * g.rows_per_sample; ++r) {
-        row_grad_softmax(p + r * g.classes, /*row_is_logits=*/false, target(y_true, r, g.classes), g.classes, c,
-                         d + r * g.classes);
-      }
-    }
+    backend::current().softmax_crossentropy_gradient(rows(y_true, y_pred, g),
+                                                     backend::CrossentropyGradient::logits_of_softmax,
+                                                     {scale, sample_weight}, grad.data());
   }
 
   nlohmann::json get_config() const override {
@@ -150,19 +119,6 @@ class SoftmaxCrossentropy final : public Loss {
     int64_t samples;
     int64_t rows_per_sample;
     int64_t classes;
-  };
-
-  // The smoothed labels of one row: t_j = keep · y_j + add (y one-hot for sparse labels).
-  struct RowTarget {
-    const float* dense;  // null for a sparse label
-    int64_t label;
-    double keep;
-    double add;
-    double sum;  // Σ_j t_j
-    double at(int64_t j) const {
-      const double y = dense != nullptr ? static_cast<double>(dense[j]) : (j == label ? 1.0 : 0.0);
-      return keep * y + add;
-    }
   };
 
   Geometry geometry(const Tensor& y_true, const Tensor& y_pred) const {
@@ -216,79 +172,15 @@ class SoftmaxCrossentropy final : public Loss {
     }
   }
 
-  RowTarget target(const Tensor& y_true, int64_t row, int64_t classes) const {
-    const double s = options_.label_smoothing;
-    RowTarget t{nullptr, 0, 1.0 - s, s / static_cast<double>(classes), 0.0};
-    if (sparse_) {
-      t.label = static_cast<int64_t>(y_true.data()[row]);
-      t.sum = t.keep + s;
-    } else {
-      t.dense = y_true.data() + row * classes;
-      double y_sum = 0.0;
-      for (int64_t j = 0; j < classes; ++j) y_sum += t.dense[j];
-      t.sum = t.keep * y_sum + s;
-    }
-    return t;
-  }
-
-  // −Σ t_j log clip(p_j / Σp): Keras normalises the row before clipping.
-  static double row_loss_probabilities(const float* p, const RowTarget& t, int64_t classes) {
-    double s = 0.0;
-    for (int64_t j = 0; j < classes; ++j) s += p[j];
-    double loss = 0.0;
-    for (int64_t j = 0; j < classes; ++j) {
-      const double tj = t.at(j);
-      if (tj == 0.0) continue;  // 0 · log(q) is 0 even for a NaN-free but tiny q
-      const double q = std::clamp(static_cast<double>(p[j]) / s, kEpsilon, 1.0 - kEpsilon);
-      loss -= tj * std::log(q);
-    }
-    return loss;
-  }
-
-  // −Σ t_j log_softmax(z)_j = Σt · (m + lse) − Σ t_j z_j, with m the row maximum.
-  static double row_loss_logits(const float* z, const RowTarget& t, int64_t classes) {
-    const double m = *std::max_element(z, z + classes);
-    double e = 0.0;
-    for (int64_t j = 0; j < classes; ++j) e += std::exp(static_cast<double>(z[j]) - m);
-    const double lse = std::log(e);
-    double tz = 0.0;
-    for (int64_t j = 0; j < classes; ++j) tz += t.at(j) * static_cast<double>(z[j]);
-    return t.sum * (m + lse) - tz;
-  }
-
-  // ∂/∂p_k of −Σ t_j log clip(q_j), q = p / s: with a_j = −t_j / q_j where the clip passes the
-  // gradient (0 where it clips), ∂l/∂p_k = (a_k − Σ_j a_j q_j) / s.
-  static void row_grad_probabilities(const float* p, const RowTarget& t, int64_t classes, double c, float* d) {
-    double s = 0.0;
-    for (int64_t j = 0; j < classes; ++j) s += p[j];
-    double dot = 0.0;  // Σ_j a_j q_j = −Σ_{unclipped j} t_j
-    for (int64_t j = 0; j < classes; ++j) {
-      const double q = static_cast<double>(p[j]) / s;
-      if (q >= kEpsilon && q <= 1.0 - kEpsilon) dot -= t.at(j);
-    }
-    for (int64_t k = 0; k < classes; ++k) {
-      const double q = static_cast<double>(p[k]) / s;
-      const double a = (q >= kEpsilon && q <= 1.0 - kEpsilon) ? -t.at(k) / q : 0.0;
-      d[k] = static_cast<float>(c * (a - dot) / s);
-    }
-  }
-
-  // ∂l/∂z_k = softmax(z)_k · Σt − t_k (= p − t for labels that sum to 1). For the fused case the
-  // row already holds softmax(z); the clip of the unfused loss is ignored there, which changes
-  // the gradient only where a probability is below 1e-7 or above 1 − 1e-7.
-  static void row_grad_softmax(const float* row, bool row_is_logits, const RowTarget& t, int64_t classes, double c,
-                               float* d) {
-    if (row_is_logits) {
-      const double m = *std::max_element(row, row + classes);
-      double e = 0.0;
-      for (int64_t j = 0; j < classes; ++j) e += std::exp(static_cast<double>(row[j]) - m);
-      for (int64_t k = 0; k < classes; ++k) {
-        const double pk = std::exp(static_cast<double>(row[k]) - m) / e;
-        d[k] = static_cast<float>(c * (pk * t.sum - t.at(k)));
-      }
-    } else {
-      for (int64_t k = 0; k < classes; ++k) d[k] = static_cast<float>(c * (row[k] * t.sum - t.at(k)));
-    }
+  backend::CrossentropyRows rows(const Tensor& y_true, const Tensor& y_pred, const Geometry& g) const {
+    return {.samples = g.samples,
+            .rows_per_sample = g.rows_per_sample,
+            .classes = g.classes,
+            .scores = y_pred.data(),
+            .from_logits = options_.from_logits,
+            .dense_labels = sparse_ ? nullptr : y_true.data(),
+            .labels = sparse_ ? y_true.data() : nullptr,
+            .label_smoothing = options_.label_smoothing};
   }
 
   bool sparse_;

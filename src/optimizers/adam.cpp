@@ -7,14 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "src/optimizers/option_check.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace regula::optimizers {
 namespace {
-
-constexpr int64_t kParallelElements = 1 << 16;
 
 class AdamImpl final : public Optimizer {
  public:
@@ -44,31 +43,13 @@ class AdamImpl final : public Optimizer {
     const double t = static_cast<double>(step);
     const float alpha = static_cast<float>(learning_rate() * std::sqrt(1.0 - std::pow(options_.beta_2, t)) /
                                            (1.0 - std::pow(options_.beta_1, t)));
-    const float one_minus_b1 = static_cast<float>(1.0 - options_.beta_1);
-    const float one_minus_b2 = static_cast<float>(1.0 - options_.beta_2);
-    const float eps = static_cast<float>(options_.epsilon);
-    const int64_t n = weight.value.size();
-    float* w = weight.value.data();
-    const float* g = weight.gradient.data();
-    float* m = slot(index, per, 0).data();
-    float* v = slot(index, per, 1).data();
-    if (options_.amsgrad) {
-      float* vhat = slot(index, per, 2).data();
-#pragma omp parallel for simd if (n > kParallelElements)
-      for (int64_t i = 0; i < n; ++i) {
-        m[i] += (g[i] - m[i]) * one_minus_b1;
-        v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
-        vhat[i] = std::max(vhat[i], v[i]);
-        w[i] -= m[i] * alpha / (std::sqrt(vhat[i]) + eps);
-      }
-    } else {
-#pragma omp parallel for simd if (n > kParallelElements)
-      for (int64_t i = 0; i < n; ++i) {
-        m[i] += (g[i] - m[i]) * one_minus_b1;
-        v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
-        w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
-      }
-    }
+    const backend::AdamStep adam{.alpha = alpha,
+                                 .one_minus_beta_1 = static_cast<float>(1.0 - options_.beta_1),
+                                 .one_minus_beta_2 = static_cast<float>(1.0 - options_.beta_2),
+                                 .epsilon = static_cast<float>(options_.epsilon)};
+    float* v_hat = options_.amsgrad ? slot(index, per, 2).data() : nullptr;
+    backend::current().adam_update(adam, weight.value.size(), weight.value.data(), weight.gradient.data(),
+                                   slot(index, per, 0).data(), slot(index, per, 1).data(), v_hat);
   }
 
  private:

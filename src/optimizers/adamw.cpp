@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "src/optimizers/option_check.hpp"
 
@@ -49,12 +50,8 @@ class AdamWImpl final : public Optimizer {
 
   void update(size_t index, layers::Weight& weight, int64_t step) override {
     // Decay first, in float32 as Keras's `variable - variable * wd * lr`.
-    const auto wd = static_cast<float>(options_.weight_decay);
-    const auto lr = static_cast<float>(learning_rate());
-    float* w = weight.value.data();
-    const int64_t n = weight.value.size();
-#pragma omp parallel for simd if (n > (1 << 16))
-    for (int64_t i = 0; i < n; ++i) w[i] = w[i] - w[i] * wd * lr;
+    backend::current().decay_weights(static_cast<float>(options_.weight_decay), static_cast<float>(learning_rate()),
+                                     weight.value.size(), weight.value.data());
 
     Optimizer& adam = *inner_[index];
     // A restore may have rebound our slot tensors; point the inner Adam at whatever they hold now.

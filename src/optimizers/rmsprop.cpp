@@ -6,14 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "src/optimizers/option_check.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace regula::optimizers {
 namespace {
-
-constexpr int64_t kParallelElements = 1 << 16;
 
 class RMSpropImpl final : public Optimizer {
  public:
@@ -42,35 +41,15 @@ class RMSpropImpl final : public Optimizer {
   void update(size_t index, layers::Weight& weight, int64_t) override {
     const bool use_momentum = options_.momentum > 0.0;
     const size_t per = 1 + (use_momentum ? 1 : 0) + (options_.centered ? 1 : 0);
-    const float lr = static_cast<float>(learning_rate());
-    const float rho = static_cast<float>(options_.rho);
-    const float one_minus_rho = static_cast<float>(1.0 - options_.rho);
-    const float mu = static_cast<float>(options_.momentum);
-    const float eps = static_cast<float>(options_.epsilon);
-    const int64_t n = weight.value.size();
-    float* w = weight.value.data();
-    const float* g = weight.gradient.data();
-    float* v = slot(index, per, 0).data();
-    float* mom = use_momentum ? slot(index, per, 1).data() : nullptr;
-    float* avg = options_.centered ? slot(index, per, use_momentum ? 2 : 1).data() : nullptr;
-#pragma omp parallel for simd if (n > kParallelElements)
-    for (int64_t i = 0; i < n; ++i) {
-      v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
-      float denominator;
-      if (avg != nullptr) {
-        avg[i] = rho * avg[i] + one_minus_rho * g[i];
-        denominator = v[i] - avg[i] * avg[i] + eps;
-      } else {
-        denominator = v[i] + eps;
-      }
-      const float increment = lr * g[i] / std::sqrt(denominator);
-      if (mom != nullptr) {
-        mom[i] = mu * mom[i] + increment;
-        w[i] -= mom[i];
-      } else {
-        w[i] -= increment;
-      }
-    }
+    const backend::RmspropStep rmsprop{.learning_rate = static_cast<float>(learning_rate()),
+                                       .rho = static_cast<float>(options_.rho),
+                                       .one_minus_rho = static_cast<float>(1.0 - options_.rho),
+                                       .momentum = static_cast<float>(options_.momentum),
+                                       .epsilon = static_cast<float>(options_.epsilon)};
+    float* momentum = use_momentum ? slot(index, per, 1).data() : nullptr;
+    float* average = options_.centered ? slot(index, per, use_momentum ? 2 : 1).data() : nullptr;
+    backend::current().rmsprop_update(rmsprop, weight.value.size(), weight.value.data(), weight.gradient.data(),
+                                      slot(index, per, 0).data(), momentum, average);
   }
 
  private:

@@ -5,15 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "src/optimizers/option_check.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
 namespace regula::optimizers {
 namespace {
-
-// Elementwise loops over small tensors are not worth an OpenMP team.
-constexpr int64_t kParallelElements = 1 << 16;
 
 class SGDImpl final : public Optimizer {
  public:
@@ -36,30 +34,11 @@ class SGDImpl final : public Optimizer {
   }
 
   void update(size_t index, layers::Weight& weight, int64_t) override {
-    const float lr = static_cast<float>(learning_rate());
-    const int64_t n = weight.value.size();
-    float* w = weight.value.data();
-    const float* g = weight.gradient.data();
-    if (options_.momentum == 0.0) {
-#pragma omp parallel for simd if (n > kParallelElements)
-      for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
-      return;
-    }
-    const float mu = static_cast<float>(options_.momentum);
-    float* v = slot(index, 1, 0).data();
-    if (options_.nesterov) {
-#pragma omp parallel for simd if (n > kParallelElements)
-      for (int64_t i = 0; i < n; ++i) {
-        v[i] = mu * v[i] - lr * g[i];
-        w[i] += mu * v[i] - lr * g[i];
-      }
-    } else {
-#pragma omp parallel for simd if (n > kParallelElements)
-      for (int64_t i = 0; i < n; ++i) {
-        v[i] = mu * v[i] - lr * g[i];
-        w[i] += v[i];
-      }
-    }
+    const backend::SgdStep step{.learning_rate = static_cast<float>(learning_rate()),
+                                .momentum = static_cast<float>(options_.momentum),
+                                .nesterov = options_.nesterov};
+    float* velocity = options_.momentum == 0.0 ? nullptr : slot(index, 1, 0).data();
+    backend::current().sgd_update(step, weight.value.size(), weight.value.data(), weight.gradient.data(), velocity);
   }
 
  private:

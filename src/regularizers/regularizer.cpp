@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 
 namespace regula::regularizers {
@@ -13,26 +14,12 @@ Regularizer::Regularizer(double l1, double l2) : l1_(l1), l2_(l2) {
 }
 
 double Regularizer::penalty(const Tensor& x) const {
-  double abs_sum = 0.0, square_sum = 0.0;
-  const float* v = x.data();
-  for (int64_t i = 0; i < x.size(); ++i) {
-    abs_sum += std::fabs(v[i]);
-    square_sum += static_cast<double>(v[i]) * v[i];
-  }
-  return l1_ * abs_sum + l2_ * square_sum;
+  return backend::current().l1_l2_penalty(x.size(), x.data(), l1_, l2_);
 }
 
 void Regularizer::add_gradient(const Tensor& x, float scale, Tensor& grad) const {
-  const float a = static_cast<float>(scale * l1_);
-  const float b = static_cast<float>(2.0 * scale * l2_);
-  const float* v = x.data();
-  float* g = grad.data();
-  const int64_t n = x.size();
-#pragma omp parallel for simd if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    const float sign = static_cast<float>((v[i] > 0.0f) - (v[i] < 0.0f));
-    g[i] += a * sign + b * v[i];
-  }
+  backend::current().add_l1_l2_gradient(x.size(), x.data(), static_cast<float>(scale * l1_),
+                                        static_cast<float>(2.0 * scale * l2_), grad.data());
 }
 
 nlohmann::json Regularizer::get_config() const {

@@ -1,24 +1,12 @@
 #include "regula/tensor/tensor.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "regula/error.hpp"
 
 namespace regula {
 namespace {
-
-constexpr size_t kAlignment = 64;
-
-std::shared_ptr<float[]> allocate(int64_t count) {
-  size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(float);
-  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  return std::shared_ptr<float[]>(static_cast<float*>(p), [](float* q) { std::free(q); });
-}
 
 void check_dims(const Shape& shape) {
   for (int64_t d : shape.dims())
@@ -33,8 +21,8 @@ Tensor Tensor::uninitialized(Shape shape) {
   t.size_ = shape.num_elements();
   t.capacity_ = t.size_;
   t.shape_ = std::move(shape);
-  t.storage_ = allocate(t.size_);
-  t.data_ = t.storage_.get();
+  t.storage_ = tensor_allocator().allocate(t.size_);
+  t.data_ = t.storage_->data();
   return t;
 }
 

@@ -1,10 +1,15 @@
 #pragma once
 /// @file
-/// The compute seam. Layers call these kernels and never a math library directly.
+/// The compute seam. Layers, losses, optimizers and regularizers call these kernels and never a
+/// math library or an OpenMP loop of their own.
 ///
 /// Two backends implement it:
-/// - `reference`: plain loops, always built, slow and obviously correct: the oracle for tests.
-/// - `cpu`: the fast CPU backend (oneDNN GEMM, im2col convolutions, OpenMP threads).
+/// - `reference`: plain serial loops, always built, slow and obviously correct, holding no state
+///   (so it may be called from several threads at once): the oracle for tests;
+/// - `cpu`: the fast CPU backend (oneDNN GEMM, im2col convolutions, vectorized OpenMP loops).
+/// The backend in use, and the threads its kernels run on, are chosen through `backend::Context`
+/// (`regula/backend/context.hpp`). A new backend (an accelerator) is a new folder under
+/// `src/backend/` implementing this interface and an `Allocator` for its memory.
 ///
 /// All arrays are row-major float32; images are NHWC (Keras's channels_last); convolution
 /// kernels are (kernel_h, kernel_w, in_channels, out_channels) as in Keras.
@@ -12,6 +17,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "regula/backend/kernel_arguments.hpp"
+#include "regula/tensor/storage.hpp"
 
 namespace regula::backend {
 
@@ -72,36 +80,84 @@ class Backend {
   virtual void avg_pool2d_forward(const Pool2DGeometry& g, const float* src, float* dst) = 0;
   virtual void avg_pool2d_backward(const Pool2DGeometry& g, const float* grad_dst,
                                    float* grad_src) = 0;
+
+  // ---- Element-wise -----------------------------------------------------------------------------
+
+  /// dst = f(src) over `rows` rows of `cols` values (softmax works per row); dst may alias src.
+  virtual void activation_forward(ActivationKind kind, int64_t rows, int64_t cols, const float* src,
+                                  float* dst) = 0;
+  /// grad_src = f'(src) ⊙ grad_dst (softmax: the Jacobian-vector product per row), from the forward
+  /// pass's input `src` (needed by elu, leaky_relu and gelu only; may be null otherwise) and output
+  /// `dst`. grad_src may alias grad_dst.
+  virtual void activation_backward(ActivationKind kind, int64_t rows, int64_t cols, const float* src,
+                                   const float* dst, const float* grad_dst, float* grad_src) = 0;
+  /// dst[i] = src[i] · mask.factor(i) for i < n (0 · NaN stays NaN, as TensorFlow's dropout);
+  /// dst may alias src. n must not exceed 2³².
+  virtual void apply_mask(const ElementMask& mask, int64_t n, const float* src, float* dst) = 0;
+  /// dst[i] = a[i] · b[i]; dst may alias a or b.
+  virtual void multiply(int64_t n, const float* a, const float* b, float* dst) = 0;
+
+  // ---- Batch normalization (over the last axis of `rows` rows of `channels` values) -------------
+
+  /// Per-channel Σx and Σx² (in double) of src.
+  virtual void batch_norm_moments(int64_t rows, int64_t channels, const float* src, double* sum,
+                                  double* sum_squares) = 0;
+  /// dst = tail(a·src + b) with per-channel a and b (the normalization folded into one affine map);
+  /// the tail's flat index of (row r, channel c) is r·channels + c. dst may alias src.
+  virtual void batch_norm_apply(int64_t rows, int64_t channels, const float* src, const float* a,
+                                const float* b, const ElementwiseTail& tail, float* dst) = 0;
+  /// With g = tail.gradient(grad_dst, a·src + b): per-channel Σg and Σg·(src − mean) in double.
+  virtual void batch_norm_backward_sums(int64_t rows, int64_t channels, const float* src,
+                                        const float* grad_dst, const float* a, const float* b,
+                                        const double* mean, const ElementwiseTail& tail,
+                                        double* sum_grad, double* sum_grad_centered) = 0;
+  /// grad_src = p·g + q·src + r per channel, g as in batch_norm_backward_sums.
+  virtual void batch_norm_backward_data(int64_t rows, int64_t channels, const float* src,
+                                        const float* grad_dst, const float* a, const float* b,
+                                        const ElementwiseTail& tail, const float* p, const float* q,
+                                        const float* r, float* grad_src) = 0;
+
+  // ---- Softmax crossentropy (categorical and sparse, Keras 3's numerics) --------------------------
+
+  /// per_sample[i] = the mean over sample i's rows of −Σ_j t_j log softmax_j (logits) or
+  /// −Σ_j t_j log clip(p_j / Σp) (probabilities), with t the smoothed labels.
+  virtual void softmax_crossentropy(const CrossentropyRows& rows, float* per_sample) = 0;
+  /// grad = ∂(Σ_i weight_i · per_sample_i · scale)/∂(scores or logits), per `with_respect_to`.
+  virtual void softmax_crossentropy_gradient(const CrossentropyRows& rows, CrossentropyGradient with_respect_to,
+                                             const LossScale& scale, float* grad) = 0;
+
+  // ---- Optimizer updates (one weight of n values; slots updated in place) ------------------------
+
+  /// SGD: w −= lr·g, or with momentum μ: v = μ·v − lr·g; w += v (Nesterov: w += μ·v − lr·g).
+  /// `velocity` is unused (may be null) when momentum is 0.
+  virtual void sgd_update(const SgdStep& step, int64_t n, float* w, const float* g, float* velocity) = 0;
+  /// Adam: m += (g − m)(1 − β₁); v += (g² − v)(1 − β₂); with AMSGrad (`v_hat` not null)
+  /// v̂ = max(v̂, v) replaces v below; w −= α·m / (√v + ε).
+  virtual void adam_update(const AdamStep& step, int64_t n, float* w, const float* g, float* m, float* v,
+                           float* v_hat) = 0;
+  /// RMSprop: v = ρv + (1 − ρ)g²; centered (`average` not null): a = ρa + (1 − ρ)g and the
+  /// denominator is v − a² + ε, else v + ε; Δ = lr·g/√denominator; with `momentum_slot` not null:
+  /// m = μm + Δ, w −= m, else w −= Δ.
+  virtual void rmsprop_update(const RmspropStep& step, int64_t n, float* w, const float* g, float* v,
+                              float* momentum_slot, float* average) = 0;
+  /// Decoupled weight decay, in float32 as Keras's `variable - variable * wd * lr`:
+  /// w = w − w·weight_decay·learning_rate.
+  virtual void decay_weights(float weight_decay, float learning_rate, int64_t n, float* w) = 0;
+
+  // ---- Regularizer penalties ---------------------------------------------------------------------
+
+  /// l1·Σ|x| + l2·Σx² (sums in double).
+  virtual double l1_l2_penalty(int64_t n, const float* x, double l1, double l2) = 0;
+  /// grad += l1_scale·sign(x) + l2_scale·x (sign(0) = 0).
+  virtual void add_l1_l2_gradient(int64_t n, const float* x, float l1_scale, float l2_scale, float* grad) = 0;
+
+  // ---- Memory -------------------------------------------------------------------------------------
+
+  /// The allocator of this backend's tensors (the host's for `reference` and `cpu`).
+  virtual Allocator& allocator() = 0;
 };
 
 /// Which implementation to use.
 enum class BackendKind { reference, cpu };
 
-/// The backend layers use now (the fast `cpu` backend unless changed).
-Backend& current();
-/// Selects the backend for all layers (tests switch to `reference` to get the oracle).
-void set_backend(BackendKind kind);
-BackendKind current_kind();
-/// A backend by kind, without changing the current one.
-Backend& get(BackendKind kind);
-
-/// RAII: uses `kind` for the lifetime of the guard, then restores the previous backend.
-class ScopedBackend {
- public:
-  explicit ScopedBackend(BackendKind kind) : previous_(current_kind()) { set_backend(kind); }
-  ~ScopedBackend() { set_backend(previous_); }
-  ScopedBackend(const ScopedBackend&) = delete;
-  ScopedBackend& operator=(const ScopedBackend&) = delete;
-
- private:
-  BackendKind previous_;
-};
-
 }  // namespace regula::backend
-
-namespace regula {
-/// Sets the number of threads regula's kernels use (OpenMP, which oneDNN also uses). At start-up the
-/// environment variable REGULA_NUM_THREADS is read; without it, the machine's core count.
-void set_num_threads(int threads);
-int num_threads();
-}  // namespace regula

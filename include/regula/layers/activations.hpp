@@ -16,11 +16,13 @@
 
 #include <string>
 
+#include "regula/backend/kernel_arguments.hpp"
 #include "regula/tensor/tensor.hpp"
 
 namespace regula::layers {
 
-enum class ActivationKind { linear, relu, sigmoid, tanh, softmax, elu, leaky_relu, gelu };
+/// The activations (the backend computes them).
+using backend::ActivationKind;
 
 /// Parses a Keras activation name; throws ValueError naming `where` and the allowed names.
 ActivationKind parse_activation(const std::string& name, const std::string& where);

@@ -77,23 +77,18 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   int64_t channels_ = 0;
   // Per-channel statistics of the last training forward pass, for backward.
   std::vector<double> mean_, inv_std_;
-  // Per-thread partial sums (threads × 2 × channels) and their total, reused between steps.
-  std::vector<double> partial_, partial_sums_;
+  // Per-channel sums of the last pass (Σx and Σx² forward, Σg and Σg·(x − μ) backward).
+  std::vector<double> sums_a_, sums_b_;
   // Per-channel coefficients: forward y = a·x + b; backward dx = p·g + q·x + r.
   std::vector<float> coef_a_, coef_b_, coef_p_, coef_q_, coef_r_;
   // The tail folded into the last forward pass (none after a plain `forward`).
-  bool tail_relu_ = false;
-  ElementMask tail_mask_;
+  ElementwiseTail tail_;
 
   /// Sets mean_, inv_std_ (training), the moving statistics (training) and coef_a_, coef_b_.
   void compute_coefficients(const Tensor& x, const ForwardContext& context);
   /// Replaces the moving mean and variance by their mean over the ranks (per-rank batch
   /// statistics, as Keras's MirroredStrategy; moving statistics identical on every rank).
   void average_moving_statistics(distributed::Communicator& communicator);
-  template <class Tail>
-  void normalize(const Tensor& x, Tensor& output, const Tail& tail) const;
-  template <class Tail>
-  void backward_through(const Tensor& x, const Tensor& grad_output, Tensor* grad_input, const Tail& tail);
 };
 
 }  // namespace regula::layers

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "regula/utils/random.hpp"
+#include "regula/backend/kernel_arguments.hpp"
 
 namespace regula::layers {
 
@@ -17,22 +17,8 @@ enum class TailStep {
   kMask,
 };
 
-/// A counter-based keep-or-drop mask: element i (its flat index in the batch) is multiplied by
-/// `factor(i)`, `keep_scale` when kept, 0 when dropped. Inactive: the identity.
-struct ElementMask {
-  bool active = false;
-  CounterRng rng = CounterRng(0);
-  /// Element i drops when its 32 random bits fall below this (rate · 2³², saturated).
-  uint32_t threshold = 0;
-  float keep_scale = 1.0f;
-  float factor(uint32_t i) const { return rng.bits32(i) >= threshold ? keep_scale : 0.0f; }
-};
-
-/// The tail of one pass: ReLU (when `relu`), then `mask` (when active), applied to each value the
-/// accepting layer computes.
-struct ElementwiseTail {
-  bool relu = false;
-  ElementMask mask;
-};
+/// The mask and the tail themselves are the backend's: the kernel of the accepting layer runs them.
+using backend::ElementMask;
+using backend::ElementwiseTail;
 
 }  // namespace regula::layers

@@ -8,15 +8,13 @@
 #include <vector>
 
 #include "regula/tensor/shape.hpp"
+#include "regula/tensor/storage.hpp"
 
 namespace regula {
 
-/// Where a tensor's memory lives. Only the host exists today; the field keeps the seam open
-/// for an accelerator backend that owns device memory.
-enum class Device { cpu };
-
 /// A float32 tensor. Copying a Tensor shares its storage (like a Python reference); use
-/// `clone()` for a deep copy. Storage is 64-byte aligned so SIMD kernels can use aligned loads.
+/// `clone()` for a deep copy. New storage comes from `tensor_allocator()` (the current backend's;
+/// host memory, 64-byte aligned so SIMD kernels can use aligned loads).
 class Tensor {
  public:
   /// An empty tensor (no storage, shape ()).
@@ -36,7 +34,8 @@ class Tensor {
   int64_t dim(int axis) const { return shape_[axis]; }
   int64_t size() const { return size_; }
   bool empty() const { return data_ == nullptr; }
-  Device device() const { return Device::cpu; }
+  /// The device of the storage (the host for an empty tensor).
+  Device device() const { return storage_ != nullptr ? storage_->device() : Device{}; }
 
   float* data() { return data_; }
   const float* data() const { return data_; }
@@ -68,7 +67,7 @@ class Tensor {
   Shape shape_;
   int64_t size_ = 0;
   int64_t capacity_ = 0;
-  std::shared_ptr<float[]> storage_;
+  std::shared_ptr<Storage> storage_;
   float* data_ = nullptr;
 };
 

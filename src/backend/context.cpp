@@ -1,10 +1,11 @@
+#include "regula/backend/context.hpp"
+
 #include <omp.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <string>
 
-#include "regula/backend/backend.hpp"
 #include "regula/error.hpp"
 #include "src/backend/cpu_backend.hpp"
 #include "src/backend/reference_backend.hpp"
@@ -13,23 +14,6 @@ namespace regula::backend {
 namespace {
 
 std::atomic<BackendKind> current_backend{BackendKind::cpu};
-
-}  // namespace
-
-Backend& get(BackendKind kind) {
-  static ReferenceBackend reference;
-  static CpuBackend cpu;
-  return kind == BackendKind::reference ? static_cast<Backend&>(reference) : static_cast<Backend&>(cpu);
-}
-
-Backend& current() { return get(current_backend.load(std::memory_order_relaxed)); }
-void set_backend(BackendKind kind) { current_backend = kind; }
-BackendKind current_kind() { return current_backend; }
-
-}  // namespace regula::backend
-
-namespace regula {
-namespace {
 
 int initial_threads() {
   if (const char* env = std::getenv("REGULA_NUM_THREADS"); env != nullptr && *env != '\0') {
@@ -53,12 +37,32 @@ int& thread_count() {
 
 }  // namespace
 
-void set_num_threads(int threads) {
+Backend& get(BackendKind kind) {
+  static ReferenceBackend reference;
+  static CpuBackend cpu;
+  return kind == BackendKind::reference ? static_cast<Backend&>(reference) : static_cast<Backend&>(cpu);
+}
+
+Backend& Context::backend() const { return get(kind()); }
+
+BackendKind Context::kind() const { return current_backend.load(std::memory_order_relaxed); }
+
+void Context::use(BackendKind kind) {
+  current_backend = kind;
+  set_tensor_allocator(get(kind).allocator());
+}
+
+int Context::num_threads() const { return thread_count(); }
+
+void Context::set_num_threads(int threads) {
   if (threads < 1) throw ValueError("set_num_threads: threads=" + std::to_string(threads) + " must be at least 1");
   thread_count() = threads;
   omp_set_num_threads(threads);
 }
 
-int num_threads() { return thread_count(); }
+Context& context() {
+  static Context instance;
+  return instance;
+}
 
-}  // namespace regula
+}  // namespace regula::backend

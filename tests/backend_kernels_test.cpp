@@ -1,0 +1,290 @@
+// The fast CPU backend's element-wise, batch-normalization, crossentropy, update and penalty
+// kernels against the reference backend (the oracle) on random shapes: small ones, and ones above
+// the sizes where the fast kernels split their loops over threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "regula/backend/context.hpp"
+#include "regula/utils/random.hpp"
+
+namespace rb = regula::backend;
+
+namespace {
+
+std::vector<float> random_values(int64_t n, regula::Rng& rng, double scale = 1.0) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = static_cast<float>(scale * rng.normal());
+  return v;
+}
+
+std::vector<float> random_positive(int64_t n, regula::Rng& rng) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = static_cast<float>(0.05 + rng.uniform());
+  return v;
+}
+
+// Max |a − b| / (1 + |b|).
+double max_error(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]) / (1.0 + std::abs(static_cast<double>(b[i]))));
+  return worst;
+}
+
+double max_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]) / (1.0 + std::abs(b[i])));
+  return worst;
+}
+
+rb::Backend& reference() { return rb::get(rb::BackendKind::reference); }
+rb::Backend& cpu() { return rb::get(rb::BackendKind::cpu); }
+
+struct Size {
+  int64_t rows, cols;
+};
+
+// Random (rows, cols), then two above the fast kernels' parallel thresholds (32768 values).
+std::vector<Size> random_sizes(regula::Rng& rng) {
+  std::vector<Size> sizes;
+  for (int i = 0; i < 6; ++i)
+    sizes.push_back({1 + static_cast<int64_t>(rng.uniform_int(40)), 1 + static_cast<int64_t>(rng.uniform_int(70))});
+  sizes.push_back({600, 64});
+  sizes.push_back({257, 131});
+  return sizes;
+}
+
+std::string describe(rb::ActivationKind kind, Size s) {
+  return "activation " + std::to_string(static_cast<int>(kind)) + " at " + std::to_string(s.rows) + "x" +
+         std::to_string(s.cols);
+}
+
+rb::ElementMask random_mask(regula::Rng& rng, double rate) {
+  return {.active = true,
+          .rng = regula::CounterRng(rng.next_u64()),
+          .threshold = static_cast<uint32_t>(std::ldexp(rate, 32)),
+          .keep_scale = static_cast<float>(1.0 / (1.0 - rate))};
+}
+
+TEST(CpuKernels, ActivationsMatchReference) {
+  regula::Rng rng(21);
+  for (const Size s : random_sizes(rng))
+    for (rb::ActivationKind kind :
+         {rb::ActivationKind::linear, rb::ActivationKind::relu, rb::ActivationKind::sigmoid, rb::ActivationKind::tanh,
+          rb::ActivationKind::softmax, rb::ActivationKind::elu, rb::ActivationKind::leaky_relu,
+          rb::ActivationKind::gelu}) {
+      const int64_t n = s.rows * s.cols;
+      const auto x = random_values(n, rng, 3.0);
+      const auto grad = random_values(n, rng);
+      std::vector<float> y_ref(static_cast<size_t>(n)), y_cpu(static_cast<size_t>(n), 99.0f);
+      reference().activation_forward(kind, s.rows, s.cols, x.data(), y_ref.data());
+      cpu().activation_forward(kind, s.rows, s.cols, x.data(), y_cpu.data());
+      EXPECT_LT(max_error(y_cpu, y_ref), 2e-6) << "forward " << describe(kind, s);
+      std::vector<float> g_ref(static_cast<size_t>(n)), g_cpu(static_cast<size_t>(n), 99.0f);
+      reference().activation_backward(kind, s.rows, s.cols, x.data(), y_ref.data(), grad.data(), g_ref.data());
+      cpu().activation_backward(kind, s.rows, s.cols, x.data(), y_ref.data(), grad.data(), g_cpu.data());
+      EXPECT_LT(max_error(g_cpu, g_ref), 2e-6) << "backward " << describe(kind, s);
+    }
+}
+
+TEST(CpuKernels, InPlaceActivationEqualsOutOfPlace) {
+  regula::Rng rng(22);
+  const auto x = random_values(40000, rng);
+  std::vector<float> out(x.size()), in_place = x;
+  cpu().activation_forward(rb::ActivationKind::gelu, 400, 100, x.data(), out.data());
+  cpu().activation_forward(rb::ActivationKind::gelu, 400, 100, in_place.data(), in_place.data());
+  EXPECT_EQ(out, in_place);
+}
+
+TEST(CpuKernels, MaskAndProductMatchReferenceExactly) {
+  regula::Rng rng(23);
+  for (const Size s : random_sizes(rng)) {
+    const int64_t n = s.rows * s.cols;
+    const auto x = random_values(n, rng);
+    const auto f = random_values(n, rng);
+    for (double rate : {0.0, 0.25, 0.5, 0.9}) {
+      const rb::ElementMask mask = random_mask(rng, rate);
+      std::vector<float> ref(static_cast<size_t>(n)), fast(static_cast<size_t>(n), 99.0f);
+      reference().apply_mask(mask, n, x.data(), ref.data());
+      cpu().apply_mask(mask, n, x.data(), fast.data());
+      EXPECT_EQ(fast, ref) << "mask rate " << rate << " over " << n;
+    }
+    std::vector<float> ref(static_cast<size_t>(n)), fast(static_cast<size_t>(n), 99.0f);
+    reference().multiply(n, x.data(), f.data(), ref.data());
+    cpu().multiply(n, x.data(), f.data(), fast.data());
+    EXPECT_EQ(fast, ref);
+  }
+}
+
+TEST(CpuKernels, BatchNormalizationMatchesReferenceWithEveryTail) {
+  regula::Rng rng(24);
+  for (const Size s : random_sizes(rng))
+    for (bool relu : {false, true})
+      for (bool masked : {false, true}) {
+        const int64_t rows = s.rows, channels = s.cols, n = rows * channels;
+        const auto x = random_values(n, rng, 2.0);
+        const auto grad = random_values(n, rng);
+        const auto a = random_values(channels, rng), b = random_values(channels, rng);
+        const auto p = random_values(channels, rng), q = random_values(channels, rng), r = random_values(channels, rng);
+        std::vector<double> mean(static_cast<size_t>(channels));
+        for (double& m : mean) m = rng.normal();
+        rb::ElementwiseTail tail{.relu = relu};
+        if (masked) tail.mask = random_mask(rng, 0.3);
+        const std::string where = std::to_string(rows) + "x" + std::to_string(channels) + " relu " +
+                                  std::to_string(relu) + " mask " + std::to_string(masked);
+
+        std::vector<double> s_ref(static_cast<size_t>(channels)), s2_ref(s_ref), s_cpu(s_ref), s2_cpu(s_ref);
+        reference().batch_norm_moments(rows, channels, x.data(), s_ref.data(), s2_ref.data());
+        cpu().batch_norm_moments(rows, channels, x.data(), s_cpu.data(), s2_cpu.data());
+        EXPECT_LT(max_error(s_cpu, s_ref), 1e-12) << "moments " << where;
+        EXPECT_LT(max_error(s2_cpu, s2_ref), 1e-12) << "moments " << where;
+
+        std::vector<float> y_ref(static_cast<size_t>(n)), y_cpu(static_cast<size_t>(n), 99.0f);
+        reference().batch_norm_apply(rows, channels, x.data(), a.data(), b.data(), tail, y_ref.data());
+        cpu().batch_norm_apply(rows, channels, x.data(), a.data(), b.data(), tail, y_cpu.data());
+        // The same float operations in the same order, up to fused multiply-add contraction.
+        EXPECT_LT(max_error(y_cpu, y_ref), 4e-6) << "apply " << where;
+
+        reference().batch_norm_backward_sums(rows, channels, x.data(), grad.data(), a.data(), b.data(), mean.data(),
+                                             tail, s_ref.data(), s2_ref.data());
+        cpu().batch_norm_backward_sums(rows, channels, x.data(), grad.data(), a.data(), b.data(), mean.data(), tail,
+                                       s_cpu.data(), s2_cpu.data());
+        EXPECT_LT(max_error(s_cpu, s_ref), 1e-9) << "backward sums " << where;
+        EXPECT_LT(max_error(s2_cpu, s2_ref), 1e-9) << "backward sums " << where;
+
+        std::vector<float> gx_ref(static_cast<size_t>(n)), gx_cpu(static_cast<size_t>(n), 99.0f);
+        reference().batch_norm_backward_data(rows, channels, x.data(), grad.data(), a.data(), b.data(), tail, p.data(),
+                                             q.data(), r.data(), gx_ref.data());
+        cpu().batch_norm_backward_data(rows, channels, x.data(), grad.data(), a.data(), b.data(), tail, p.data(),
+                                       q.data(), r.data(), gx_cpu.data());
+        EXPECT_LT(max_error(gx_cpu, gx_ref), 4e-6) << "backward data " << where;
+      }
+}
+
+TEST(CpuKernels, SoftmaxCrossentropyMatchesReference) {
+  regula::Rng rng(25);
+  for (const Size s : random_sizes(rng))
+    for (bool sparse : {false, true})
+      for (bool logits : {false, true})
+        for (double smoothing : {0.0, 0.1}) {
+          const int64_t samples = std::max<int64_t>(1, s.rows / 2), per = s.rows >= 4 ? 2 : 1;
+          const int64_t classes = s.cols, rows = samples * per, n = rows * classes;
+          const auto scores = logits ? random_values(n, rng, 3.0) : random_positive(n, rng);
+          std::vector<float> labels(static_cast<size_t>(rows)), dense(static_cast<size_t>(n), 0.0f);
+          for (int64_t r = 0; r < rows; ++r) {
+            labels[static_cast<size_t>(r)] = static_cast<float>(rng.uniform_int(static_cast<uint64_t>(classes)));
+            dense[static_cast<size_t>(r * classes + static_cast<int64_t>(labels[static_cast<size_t>(r)]))] = 1.0f;
+          }
+          const auto weights = random_positive(samples, rng);
+          const rb::CrossentropyRows batch{.samples = samples,
+                                           .rows_per_sample = per,
+                                           .classes = classes,
+                                           .scores = scores.data(),
+                                           .from_logits = logits,
+                                           .dense_labels = sparse ? nullptr : dense.data(),
+                                           .labels = sparse ? labels.data() : nullptr,
+                                           .label_smoothing = smoothing};
+          const std::string where = std::to_string(samples) + "x" + std::to_string(per) + "x" + std::to_string(classes) +
+                                    (sparse ? " sparse" : " dense") + (logits ? " logits" : " probabilities") +
+                                    " smoothing " + std::to_string(smoothing);
+          std::vector<float> l_ref(static_cast<size_t>(samples)), l_cpu(static_cast<size_t>(samples), 99.0f);
+          reference().softmax_crossentropy(batch, l_ref.data());
+          cpu().softmax_crossentropy(batch, l_cpu.data());
+          EXPECT_LT(max_error(l_cpu, l_ref), 1e-6) << "loss " << where;
+          for (rb::CrossentropyGradient wrt : {rb::CrossentropyGradient::scores, rb::CrossentropyGradient::logits_of_softmax}) {
+            std::vector<float> g_ref(static_cast<size_t>(n)), g_cpu(static_cast<size_t>(n), 99.0f);
+            const rb::LossScale scale{0.37, weights.data()};
+            reference().softmax_crossentropy_gradient(batch, wrt, scale, g_ref.data());
+            cpu().softmax_crossentropy_gradient(batch, wrt, scale, g_cpu.data());
+            EXPECT_LT(max_error(g_cpu, g_ref), 1e-6) << "gradient " << static_cast<int>(wrt) << " " << where;
+          }
+        }
+}
+
+// Runs one update of each backend on copies of the same weight and slots; returns the largest error
+// over the weight and every slot.
+template <class Update>
+double compare_update(regula::Rng& rng, int64_t n, int slots, Update update) {
+  const auto g = random_values(n, rng);
+  std::vector<std::vector<float>> ref(static_cast<size_t>(slots + 1));
+  for (auto& v : ref) v = random_positive(n, rng);  // slots such as velocities are non-negative
+  auto fast = ref;
+  update(reference(), g, ref);
+  update(cpu(), g, fast);
+  double worst = 0.0;
+  for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, max_error(fast[i], ref[i]));
+  return worst;
+}
+
+float* slot_or_null(std::vector<std::vector<float>>& s, size_t i) { return i < s.size() ? s[i].data() : nullptr; }
+
+TEST(CpuKernels, OptimizerUpdatesMatchReference) {
+  regula::Rng rng(26);
+  for (int64_t n : {1, 7, 1000, 70001}) {
+    for (float momentum : {0.0f, 0.9f})
+      for (bool nesterov : {false, true}) {
+        const rb::SgdStep step{.learning_rate = 0.05f, .momentum = momentum, .nesterov = nesterov};
+        EXPECT_LT(compare_update(rng, n, 1,
+                                 [&](rb::Backend& b, const std::vector<float>& g, std::vector<std::vector<float>>& s) {
+                                   b.sgd_update(step, n, s[0].data(), g.data(), momentum == 0.0f ? nullptr : s[1].data());
+                                 }),
+                  1e-6)
+            << "sgd n " << n << " momentum " << momentum << " nesterov " << nesterov;
+      }
+    for (bool amsgrad : {false, true}) {
+      const rb::AdamStep step{.alpha = 0.01f, .one_minus_beta_1 = 0.1f, .one_minus_beta_2 = 0.001f, .epsilon = 1e-7f};
+      EXPECT_LT(compare_update(rng, n, amsgrad ? 3 : 2,
+                               [&](rb::Backend& b, const std::vector<float>& g, std::vector<std::vector<float>>& s) {
+                                 b.adam_update(step, n, s[0].data(), g.data(), s[1].data(), s[2].data(),
+                                               slot_or_null(s, 3));
+                               }),
+                1e-5)
+          << "adam n " << n << " amsgrad " << amsgrad;
+    }
+    for (bool with_momentum : {false, true})
+      for (bool centered : {false, true}) {
+        const rb::RmspropStep step{.learning_rate = 0.01f, .rho = 0.9f, .one_minus_rho = 0.1f,
+                                   .momentum = with_momentum ? 0.5f : 0.0f, .epsilon = 1e-7f};
+        const int slots = 1 + (with_momentum ? 1 : 0) + (centered ? 1 : 0);
+        EXPECT_LT(compare_update(rng, n, slots,
+                                 [&](rb::Backend& b, const std::vector<float>& g, std::vector<std::vector<float>>& s) {
+                                   float* m = with_momentum ? s[2].data() : nullptr;
+                                   float* avg = centered ? s[with_momentum ? 3 : 2].data() : nullptr;
+                                   // A centered denominator v − a² must stay positive: a small average.
+                                   if (avg != nullptr)
+                                     for (float& v : s[with_momentum ? 3 : 2]) v *= 0.01f;
+                                   b.rmsprop_update(step, n, s[0].data(), g.data(), s[1].data(), m, avg);
+                                 }),
+                  1e-5)
+            << "rmsprop n " << n << " momentum " << with_momentum << " centered " << centered;
+      }
+    EXPECT_LT(compare_update(rng, n, 0,
+                             [&](rb::Backend& b, const std::vector<float>&, std::vector<std::vector<float>>& s) {
+                               b.decay_weights(0.004f, 0.01f, n, s[0].data());
+                             }),
+              1e-7)
+        << "weight decay n " << n;
+  }
+}
+
+TEST(CpuKernels, PenaltiesMatchReference) {
+  regula::Rng rng(27);
+  for (int64_t n : {1, 9, 5000, 70001}) {
+    auto x = random_values(n, rng);
+    x[0] = 0.0f;  // sign(0) = 0
+    EXPECT_NEAR(cpu().l1_l2_penalty(n, x.data(), 0.01, 0.002), reference().l1_l2_penalty(n, x.data(), 0.01, 0.002),
+                1e-12 * static_cast<double>(n))
+        << n;
+    auto g_ref = random_values(n, rng);
+    auto g_cpu = g_ref;
+    reference().add_l1_l2_gradient(n, x.data(), 0.01f, 0.004f, g_ref.data());
+    cpu().add_l1_l2_gradient(n, x.data(), 0.01f, 0.004f, g_cpu.data());
+    EXPECT_LT(max_error(g_cpu, g_ref), 1e-6) << n;
+  }
+}
+
+}  // namespace
