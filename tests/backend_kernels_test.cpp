@@ -120,6 +120,37 @@ TEST(CpuKernels, MaskAndProductMatchReferenceExactly) {
   }
 }
 
+TEST(CpuKernels, SumsChannelScalesAndNormalNoiseMatchReference) {
+  regula::Rng rng(28);
+  for (const Size s : random_sizes(rng)) {
+    const int64_t n = s.rows * s.cols;
+    const auto a = random_values(n, rng), b = random_values(n, rng);
+    std::vector<float> ref(static_cast<size_t>(n)), fast(static_cast<size_t>(n), 99.0f);
+    reference().add(n, a.data(), b.data(), ref.data());
+    cpu().add(n, a.data(), b.data(), fast.data());
+    EXPECT_EQ(fast, ref) << "add over " << n;
+
+    // (samples, positions, channels) with per-(sample, channel) factors.
+    const int64_t samples = 1 + static_cast<int64_t>(rng.uniform_int(4)), channels = s.cols;
+    const int64_t positions = std::max<int64_t>(1, s.rows / samples), m = samples * positions * channels;
+    const auto factors = random_values(samples * channels, rng);
+    std::vector<float> sref(static_cast<size_t>(m)), sfast(static_cast<size_t>(m), 99.0f);
+    reference().scale_channels(samples, positions, channels, a.data(), factors.data(), sref.data());
+    cpu().scale_channels(samples, positions, channels, a.data(), factors.data(), sfast.data());
+    EXPECT_EQ(sfast, sref) << "scale_channels " << samples << "x" << positions << "x" << channels;
+
+    const regula::CounterRng step(rng.next_u64());
+    reference().add_normal_noise(step, 0.3f, n, a.data(), ref.data());
+    cpu().add_normal_noise(step, 0.3f, n, a.data(), fast.data());
+    EXPECT_LT(max_error(fast, ref), 1e-6) << "normal noise over " << n;
+    std::vector<float> fref(static_cast<size_t>(n)), ffast(static_cast<size_t>(n), 99.0f);
+    reference().multiply_normal_factors(step, 0.5f, n, a.data(), fref.data(), ref.data());
+    cpu().multiply_normal_factors(step, 0.5f, n, a.data(), ffast.data(), fast.data());
+    EXPECT_LT(max_error(ffast, fref), 1e-6) << "normal factors over " << n;
+    EXPECT_LT(max_error(fast, ref), 1e-6) << "normal factors applied over " << n;
+  }
+}
+
 TEST(CpuKernels, BatchNormalizationMatchesReferenceWithEveryTail) {
   regula::Rng rng(24);
   for (const Size s : random_sizes(rng))

@@ -1,4 +1,4 @@
-// The fast element-wise kernels: activations, dropout masks, products. Vectorizable loops, split
+// The fast element-wise kernels: activations, dropout masks, sums and products, normal noise. Vectorizable loops, split
 // over threads above kParallelElements values (below it a parallel region costs more than it saves).
 
 #include <algorithm>
@@ -132,6 +132,41 @@ void CpuBackend::apply_mask(const ElementMask& mask_in, int64_t n, const float* 
 void CpuBackend::multiply(int64_t n, const float* a, const float* b, float* dst) {
 #pragma omp parallel for simd schedule(static) if (n > kParallelElements)
   for (int64_t i = 0; i < n; ++i) dst[i] = a[i] * b[i];
+}
+
+void CpuBackend::add(int64_t n, const float* a, const float* b, float* dst) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelElements)
+  for (int64_t i = 0; i < n; ++i) dst[i] = a[i] + b[i];
+}
+
+void CpuBackend::scale_channels(int64_t samples, int64_t positions, int64_t channels, const float* src,
+                                const float* factors, float* dst) {
+  const int64_t pixels = samples * positions;
+#pragma omp parallel for schedule(static) if (pixels * channels > kParallelElements)
+  for (int64_t p = 0; p < pixels; ++p) {
+    const float* m = factors + (p / positions) * channels;
+    const float* s = src + p * channels;
+    float* d = dst + p * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; ++c) d[c] = s[c] * m[c];
+  }
+}
+
+void CpuBackend::add_normal_noise(const CounterRng& step, float stddev, int64_t n, const float* src, float* dst) {
+  const NormalDraws normal(step);
+#pragma omp parallel for simd schedule(static) if (n > kParallelElements)
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] + stddev * normal(static_cast<uint32_t>(i));
+}
+
+void CpuBackend::multiply_normal_factors(const CounterRng& step, float stddev, int64_t n, const float* src,
+                                         float* factors, float* dst) {
+  const NormalDraws normal(step);
+#pragma omp parallel for simd schedule(static) if (n > kParallelElements)
+  for (int64_t i = 0; i < n; ++i) {
+    const float f = 1.0f + stddev * normal(static_cast<uint32_t>(i));
+    factors[i] = f;
+    dst[i] = src[i] * f;
+  }
 }
 
 }  // namespace regula::backend

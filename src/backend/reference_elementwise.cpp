@@ -88,4 +88,34 @@ void ReferenceBackend::multiply(int64_t n, const float* a, const float* b, float
   for (int64_t i = 0; i < n; ++i) dst[i] = a[i] * b[i];
 }
 
+void ReferenceBackend::add(int64_t n, const float* a, const float* b, float* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = a[i] + b[i];
+}
+
+void ReferenceBackend::scale_channels(int64_t samples, int64_t positions, int64_t channels, const float* src,
+                                      const float* factors, float* dst) {
+  for (int64_t s = 0; s < samples; ++s)
+    for (int64_t p = 0; p < positions; ++p)
+      for (int64_t c = 0; c < channels; ++c) {
+        const int64_t i = (s * positions + p) * channels + c;
+        dst[i] = src[i] * factors[s * channels + c];
+      }
+}
+
+void ReferenceBackend::add_normal_noise(const CounterRng& step, float stddev, int64_t n, const float* src,
+                                        float* dst) {
+  const NormalDraws normal(step);
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = static_cast<float>(src[i] + static_cast<double>(stddev) * normal(static_cast<uint32_t>(i)));
+}
+
+void ReferenceBackend::multiply_normal_factors(const CounterRng& step, float stddev, int64_t n, const float* src,
+                                               float* factors, float* dst) {
+  const NormalDraws normal(step);
+  for (int64_t i = 0; i < n; ++i) {
+    factors[i] = static_cast<float>(1.0 + static_cast<double>(stddev) * normal(static_cast<uint32_t>(i)));
+    dst[i] = src[i] * factors[i];
+  }
+}
+
 }  // namespace regula::backend

@@ -30,19 +30,11 @@ void GaussianDropout::forward(const std::vector<const Tensor*>& inputs, Tensor& 
   }
   const int64_t n = x.size();
   detail::check_drawable(n, [this] { return where(); });
-  const detail::NormalDraws normal(detail::step_rng(*random_key(), context.step));
   const auto sd = static_cast<float>(std::sqrt(rate_ / (1.0 - rate_)));
   masked_ = true;
   scale_.ensure_shape(x.shape());
-  const float* src = x.data();
-  float* dst = output.data();
-  float* factor = scale_.data();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) {
-    const float f = 1.0f + sd * normal(static_cast<uint32_t>(i));
-    factor[i] = f;
-    dst[i] = src[i] * f;
-  }
+  backend::current().multiply_normal_factors(detail::step_rng(*random_key(), context.step), sd, n, x.data(),
+                                             scale_.data(), output.data());
 }
 
 void GaussianDropout::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,

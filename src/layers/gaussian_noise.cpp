@@ -25,12 +25,8 @@ void GaussianNoise::forward(const std::vector<const Tensor*>& inputs, Tensor& ou
   }
   const int64_t n = x.size();
   detail::check_drawable(n, [this] { return where(); });
-  const detail::NormalDraws normal(detail::step_rng(*random_key(), context.step));
-  const auto sd = static_cast<float>(stddev_);
-  const float* src = x.data();
-  float* dst = output.data();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] + sd * normal(static_cast<uint32_t>(i));
+  backend::current().add_normal_noise(detail::step_rng(*random_key(), context.step), static_cast<float>(stddev_), n,
+                                      x.data(), output.data());
 }
 
 void GaussianNoise::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,

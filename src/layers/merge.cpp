@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 
 namespace regula::layers {
@@ -33,14 +34,9 @@ void Add::forward(const std::vector<const Tensor*>& inputs, Tensor& output, cons
     output.copy_from(*inputs[0]);
     return;
   }
-  const float* second = inputs[1]->data();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) dst[i] = first[i] + second[i];
-  for (size_t k = 2; k < inputs.size(); ++k) {
-    const float* src = inputs[k]->data();
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
-  }
+  backend::Backend& kernels = backend::current();
+  kernels.add(n, first, inputs[1]->data(), dst);
+  for (size_t k = 2; k < inputs.size(); ++k) kernels.add(n, dst, inputs[k]->data(), dst);
 }
 
 void Add::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,

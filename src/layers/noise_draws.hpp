@@ -53,21 +53,4 @@ inline void backward_through_factors(bool applied, const Tensor& factors, const 
   backend::current().multiply(grad_output.size(), grad_output.data(), factors.data(), grad_input->data());
 }
 
-/// Standard normal draws: Box–Muller (cosine branch) on two independent 32-bit streams, one
-/// normal per counter, so element i's noise does not depend on how the loop is split.
-class NormalDraws {
- public:
-  explicit NormalDraws(const CounterRng& step) : a_(step), b_(mix64(step.key() ^ 0x6A09E667F3BCC909ull)) {}
-  float operator()(uint32_t counter) const {
-    // u1 in (0, 1) (24-bit midpoints, so log never sees 0); u2 in [0, 1). The tails are cut near
-    // 5.9σ, which no test or training run can notice.
-    const float u1 = (static_cast<float>(a_.bits32(counter) >> 8) + 0.5f) * 0x1.0p-24f;
-    const float u2 = static_cast<float>(b_.bits32(counter) >> 8) * 0x1.0p-24f;
-    return std::sqrt(-2.0f * std::log(u1)) * std::cos(6.28318530718f * u2);
-  }
-
- private:
-  CounterRng a_, b_;
-};
-
 }  // namespace regula::layers::detail

@@ -46,18 +46,7 @@ void SpatialDropout2D::forward(const std::vector<const Tensor*>& inputs, Tensor&
   float* mask = scale_.data();
   for (int64_t i = 0; i < maps; ++i) mask[i] = rng.bits32(static_cast<uint32_t>(i)) >= threshold ? keep_scale : 0.0f;
 
-  const int64_t pixels = batch * x.dim(1) * x.dim(2);
-  const int64_t per_sample = x.dim(1) * x.dim(2);
-  const float* src = x.data();
-  float* dst = output.data();
-#pragma omp parallel for schedule(static) if (x.size() > 32768)
-  for (int64_t p = 0; p < pixels; ++p) {
-    const float* m = mask + (p / per_sample) * channels;
-    const float* s = src + p * channels;
-    float* d = dst + p * channels;
-#pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) d[c] = s[c] * m[c];
-  }
+  backend::current().scale_channels(batch, x.dim(1) * x.dim(2), channels, x.data(), mask, output.data());
 }
 
 void SpatialDropout2D::backward(const std::vector<const Tensor*>&, const Tensor&, const Tensor& grad_output,
@@ -67,18 +56,8 @@ void SpatialDropout2D::backward(const std::vector<const Tensor*>&, const Tensor&
     grad_inputs[0]->copy_from(grad_output);
     return;
   }
-  const int64_t channels = grad_output.dim(3);
-  const int64_t per_sample = grad_output.dim(1) * grad_output.dim(2);
-  const int64_t pixels = grad_output.dim(0) * per_sample;
-  const float* g = grad_output.data();
-  const float* mask = scale_.data();
-  float* dst = grad_inputs[0]->data();
-#pragma omp parallel for schedule(static) if (grad_output.size() > 32768)
-  for (int64_t p = 0; p < pixels; ++p) {
-    const float* m = mask + (p / per_sample) * channels;
-#pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) dst[p * channels + c] = g[p * channels + c] * m[c];
-  }
+  backend::current().scale_channels(grad_output.dim(0), grad_output.dim(1) * grad_output.dim(2), grad_output.dim(3),
+                                    grad_output.data(), scale_.data(), grad_inputs[0]->data());
 }
 
 nlohmann::json SpatialDropout2D::get_config() const {

@@ -96,6 +96,17 @@ class Backend {
   virtual void apply_mask(const ElementMask& mask, int64_t n, const float* src, float* dst) = 0;
   /// dst[i] = a[i] · b[i]; dst may alias a or b.
   virtual void multiply(int64_t n, const float* a, const float* b, float* dst) = 0;
+  /// dst[i] = a[i] + b[i]; dst may alias a or b.
+  virtual void add(int64_t n, const float* a, const float* b, float* dst) = 0;
+  /// dst = src · factors per (sample, channel): src is (samples, positions, channels), factors is
+  /// (samples, channels) (SpatialDropout2D's mask, forward and backward).
+  virtual void scale_channels(int64_t samples, int64_t positions, int64_t channels, const float* src,
+                              const float* factors, float* dst) = 0;
+  /// dst[i] = src[i] + stddev · N_i with N_i = NormalDraws(step)(i) (GaussianNoise). n ≤ 2³².
+  virtual void add_normal_noise(const CounterRng& step, float stddev, int64_t n, const float* src, float* dst) = 0;
+  /// factors[i] = 1 + stddev · N_i, dst[i] = src[i] · factors[i] (GaussianDropout). n ≤ 2³².
+  virtual void multiply_normal_factors(const CounterRng& step, float stddev, int64_t n, const float* src,
+                                       float* factors, float* dst) = 0;
 
   // ---- Batch normalization (over the last axis of `rows` rows of `channels` values) -------------
 
