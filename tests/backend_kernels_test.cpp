@@ -236,6 +236,82 @@ TEST(CpuKernels, SoftmaxCrossentropyMatchesReference) {
         }
 }
 
+TEST(CpuKernels, BinaryCrossentropyAndMeanSquaredErrorMatchReference) {
+  regula::Rng rng(31);
+  for (const Size& s : random_sizes(rng))
+    for (bool logits : {false, true})
+      for (double smoothing : {0.0, 0.2}) {
+        const int64_t n = s.rows * s.cols;
+        // Probabilities from 0.05 to 1.05: some beyond 1 − 1e-7, where the clip passes no gradient.
+        const auto predictions = logits ? random_values(n, rng, 3.0) : random_positive(n, rng);
+        std::vector<float> targets(static_cast<size_t>(n));
+        for (float& t : targets) t = rng.uniform() < 0.5 ? static_cast<float>(rng.uniform()) : (rng.uniform() < 0.5 ? 0.0f : 1.0f);
+        const auto weights = random_positive(s.rows, rng);
+        const rb::ElementwiseLossRows rows{
+            .samples = s.rows, .values_per_sample = s.cols, .predictions = predictions.data(), .targets = targets.data()};
+        const rb::BinaryCrossentropyForm form{.from_logits = logits, .label_smoothing = smoothing};
+        const rb::LossScale scale{0.37, weights.data()};
+        const std::string where = std::to_string(s.rows) + "x" + std::to_string(s.cols) + (logits ? " logits" : " probabilities") +
+                                  " smoothing " + std::to_string(smoothing);
+        std::vector<float> l_ref(static_cast<size_t>(s.rows)), l_cpu(static_cast<size_t>(s.rows), 99.0f);
+        reference().binary_crossentropy(rows, form, l_ref.data());
+        cpu().binary_crossentropy(rows, form, l_cpu.data());
+        EXPECT_LT(max_error(l_cpu, l_ref), 1e-6) << "binary crossentropy " << where;
+        std::vector<float> g_ref(static_cast<size_t>(n)), g_cpu(static_cast<size_t>(n), 99.0f);
+        reference().binary_crossentropy_gradient(rows, form, scale, g_ref.data());
+        cpu().binary_crossentropy_gradient(rows, form, scale, g_cpu.data());
+        EXPECT_LT(max_error(g_cpu, g_ref), 1e-5) << "binary crossentropy gradient " << where;
+
+        reference().mean_squared_error(rows, l_ref.data());
+        cpu().mean_squared_error(rows, l_cpu.data());
+        EXPECT_LT(max_error(l_cpu, l_ref), 1e-6) << "mean squared error " << where;
+        reference().mean_squared_error_gradient(rows, scale, g_ref.data());
+        cpu().mean_squared_error_gradient(rows, scale, g_cpu.data());
+        EXPECT_LT(max_error(g_cpu, g_ref), 1e-6) << "mean squared error gradient " << where;
+      }
+}
+
+TEST(CpuKernels, ConcatenationAndSplitMatchReferenceExactly) {
+  regula::Rng rng(32);
+  for (const Size& s : random_sizes(rng)) {
+    const int parts = 1 + static_cast<int>(rng.uniform_int(3));
+    std::vector<int64_t> blocks;
+    std::vector<std::vector<float>> sources;
+    int64_t row_length = 0;
+    for (int k = 0; k < parts; ++k) {
+      blocks.push_back(1 + static_cast<int64_t>(rng.uniform_int(static_cast<uint64_t>(s.cols))));
+      sources.push_back(random_values(s.rows * blocks.back(), rng));
+      row_length += blocks.back();
+    }
+    std::vector<const float*> source_data;
+    for (const auto& v : sources) source_data.push_back(v.data());
+    std::vector<float> ref(static_cast<size_t>(s.rows * row_length)), fast(ref.size(), 99.0f);
+    reference().concatenate_rows(s.rows, source_data, blocks, ref.data());
+    cpu().concatenate_rows(s.rows, source_data, blocks, fast.data());
+    EXPECT_EQ(fast, ref) << s.rows << " rows of " << parts << " parts";
+
+    // The split back, with the first part left out (a null part is skipped).
+    std::vector<std::vector<float>> ref_parts, fast_parts;
+    std::vector<float*> ref_ptrs, fast_ptrs;
+    for (int k = 0; k < parts; ++k) {
+      ref_parts.emplace_back(static_cast<size_t>(s.rows * blocks[static_cast<size_t>(k)]), -1.0f);
+      fast_parts.emplace_back(ref_parts.back());
+    }
+    for (int k = 0; k < parts; ++k) {
+      ref_ptrs.push_back(k == 0 && parts > 1 ? nullptr : ref_parts[static_cast<size_t>(k)].data());
+      fast_ptrs.push_back(k == 0 && parts > 1 ? nullptr : fast_parts[static_cast<size_t>(k)].data());
+    }
+    reference().split_rows(s.rows, ref.data(), blocks, ref_ptrs);
+    cpu().split_rows(s.rows, ref.data(), blocks, fast_ptrs);
+    for (int k = 0; k < parts; ++k) {
+      EXPECT_EQ(fast_parts[static_cast<size_t>(k)], ref_parts[static_cast<size_t>(k)]) << "part " << k;
+      if (ref_ptrs[static_cast<size_t>(k)] != nullptr) {
+        EXPECT_EQ(ref_parts[static_cast<size_t>(k)], sources[static_cast<size_t>(k)]);
+      }
+    }
+  }
+}
+
 // Runs one update of each backend on copies of the same weight and slots; returns the largest error
 // over the weight and every slot.
 template <class Update>

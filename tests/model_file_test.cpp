@@ -168,7 +168,7 @@ TEST(ModelConfig, ModelFromConfigRebuildsTheArchitectureThatModelConfigDescribes
     rg::model_from_config(broken, "experiment: model");
     FAIL() << "a config with a missing inbound layer was accepted";
   } catch (const rg::ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find("experiment: model layer "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("experiment: model.layers["), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("is not defined before it"), std::string::npos) << e.what();
   }
 }

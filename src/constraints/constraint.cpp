@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "regula/config/registry.hpp"
 #include "regula/error.hpp"
 
 namespace regula::constraints {
@@ -113,18 +114,25 @@ nlohmann::json to_config(const Constraint& constraint) {
   return {{"class_name", constraint.class_name()}, {"config", constraint.get_config()}};
 }
 
-ConstraintPtr from_config(const nlohmann::json& config) {
+ConstraintPtr from_config(const nlohmann::json& config, const std::string& where) {
   if (config.is_null()) return nullptr;
-  const std::string name = config.value("class_name", "");
-  const nlohmann::json c = config.value("config", nlohmann::json::object());
-  auto axis = [&c](std::vector<int> fallback) {
-    if (!c.contains("axis")) return fallback;
-    return c["axis"].is_array() ? c["axis"].get<std::vector<int>>() : std::vector<int>{c["axis"].get<int>()};
+  using Reader = config::ConfigReader;
+  // Keras writes `axis` as one integer or a list.
+  static const auto axis = [](Reader& r, const std::vector<int64_t>& fallback) {
+    const std::vector<int64_t> read = r.get_ints("axis", fallback);
+    return std::vector<int>(read.begin(), read.end());
   };
-  if (name == "MaxNorm") return std::make_shared<MaxNorm>(MaxNormOptions{.max_value = c.value("max_value", 2.0), .axis = axis({0})});
-  if (name == "NonNeg") return std::make_shared<NonNeg>();
-  if (name == "UnitNorm") return std::make_shared<UnitNorm>(UnitNormOptions{.axis = axis({0})});
-  throw ValueError("constraint config: class_name '" + name + "' is not one of MaxNorm, NonNeg, UnitNorm");
+  static const config::Registry<ConstraintPtr> registry(
+      {.kind = "constraint", .example = "{class_name: MaxNorm, config: {max_value: 3}}"},
+      {{"MaxNorm",
+        [](Reader& r) -> ConstraintPtr {
+          const double max_value = r.get_double("max_value", 2.0);
+          return std::make_shared<MaxNorm>(MaxNormOptions{.max_value = max_value, .axis = axis(r, {0})});
+        }},
+       {"NonNeg", [](Reader&) -> ConstraintPtr { return std::make_shared<NonNeg>(); }},
+       {"UnitNorm",
+        [](Reader& r) -> ConstraintPtr { return std::make_shared<UnitNorm>(UnitNormOptions{.axis = axis(r, {0})}); }}});
+  return registry.make(config, where);
 }
 
 }  // namespace regula::constraints

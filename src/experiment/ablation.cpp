@@ -217,11 +217,12 @@ AblationResult ablate(const json& experiment, const AblationOptions& options) {
   if (ec) throw IOError(fmt::format("{}: cannot create the ablation's directory: {}", result.run_dir, ec.message()));
   std::vector<fs::path> dirs;
   std::vector<json> experiments;
+  std::vector<TrainingPlan> plans;  // every variant is planned (so checked) before any runs
   for (size_t k = 0; k < variants.size(); ++k) {
     dirs.push_back(root / fmt::format("{}-{}", k, slug(variants[k].label)));
     experiments.push_back(with_techniques(experiment, variants[k].on));
     experiments.back()["threads"] = thread_share;
-    plan_training(experiments.back(), 0);  // every variant is checked before any runs
+    plans.push_back(plan_training(experiments.back(), 0));
   }
   if (options.verbose > 0) {
     std::fprintf(options.out, "Ablation: %zu variants, %d at once with %d thread%s each; directory %s\n", variants.size(),
@@ -245,7 +246,7 @@ AblationResult ablate(const json& experiment, const AblationOptions& options) {
         fs::create_directories(dirs[k]);
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(std::fopen((dirs[k].string() + ".log").c_str(), "w"), &std::fclose);
         if (!log) throw IOError(dirs[k].string() + ".log: cannot write the variant's log");
-        run(experiments[k], {.run_dir = dirs[k].string(), .verbose = 0, .out = log.get()});
+        run_plan(plans[k], {.run_dir = dirs[k].string(), .verbose = 0, .out = log.get()});
       } catch (const std::exception& e) {
         error = e.what();
       }

@@ -12,6 +12,7 @@
 #include "regula/callbacks/tensorboard.hpp"
 #include "regula/callbacks/terminate_on_nan.hpp"
 #include "regula/config/config_reader.hpp"
+#include "regula/config/registry.hpp"
 #include "regula/error.hpp"
 
 namespace regula::experiment {
@@ -19,17 +20,20 @@ using namespace callbacks;  // the callbacks an experiment file names
 namespace {
 
 using Reader = config::ConfigReader;
-using Factory = std::function<std::unique_ptr<Callback>(Reader&, const std::string& run_dir)>;
+using Make = std::function<std::unique_ptr<Callback>(const std::string& run_dir)>;
 
 std::string in_run_dir(const std::string& path, const std::string& run_dir) {
   const std::filesystem::path p(path);
   return p.is_absolute() || run_dir.empty() ? path : (std::filesystem::path(run_dir) / p).string();
 }
 
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> table = {
+/// Each factory reads the options once and returns how to make the callback from them.
+const config::Registry<Make>& registry() {
+  static const config::Registry<Make> table(
+      {.kind = "callback", .example = "{class_name: EarlyStopping, patience: 3}"},
+      {
       {"EarlyStopping",
-       [](Reader& r, const std::string&) {
+       [](Reader& r) -> Make {
          EarlyStoppingOptions o;
          o.monitor = r.get_string("monitor", o.monitor);
          o.min_delta = r.get_double("min_delta", o.min_delta);
@@ -39,10 +43,10 @@ const std::map<std::string, Factory>& factories() {
          if (r.has("baseline")) o.baseline = r.get_double("baseline", 0.0);
          o.restore_best_weights = r.get_bool("restore_best_weights", o.restore_best_weights);
          o.start_from_epoch = static_cast<int>(r.get_int("start_from_epoch", o.start_from_epoch));
-         return std::make_unique<EarlyStopping>(o);
+         return [o](const std::string&) { return std::make_unique<EarlyStopping>(o); };
        }},
       {"ReduceLROnPlateau",
-       [](Reader& r, const std::string&) {
+       [](Reader& r) -> Make {
          ReduceLROnPlateauOptions o;
          o.monitor = r.get_string("monitor", o.monitor);
          o.factor = r.get_double("factor", o.factor);
@@ -52,19 +56,21 @@ const std::map<std::string, Factory>& factories() {
          o.min_delta = r.get_double("min_delta", o.min_delta);
          o.cooldown = static_cast<int>(r.get_int("cooldown", o.cooldown));
          o.min_lr = r.get_double("min_lr", o.min_lr);
-         return std::make_unique<ReduceLROnPlateau>(o);
+         return [o](const std::string&) { return std::make_unique<ReduceLROnPlateau>(o); };
        }},
       {"CSVLogger",
-       [](Reader& r, const std::string& run_dir) {
+       [](Reader& r) -> Make {
          const std::string filename = r.get_string("filename", "");
          if (filename.empty()) throw ValueError(r.where() + ": give the 'filename' to write");
          CSVLoggerOptions o;
          o.separator = r.get_string("separator", o.separator);
          o.append = r.get_bool("append", o.append);
-         return std::make_unique<CSVLogger>(in_run_dir(filename, run_dir), o);
+         return [o, filename](const std::string& run_dir) {
+           return std::make_unique<CSVLogger>(in_run_dir(filename, run_dir), o);
+         };
        }},
       {"ModelCheckpoint",
-       [](Reader& r, const std::string& run_dir) {
+       [](Reader& r) -> Make {
          const std::string filepath = r.get_string("filepath", "");
          if (filepath.empty()) throw ValueError(r.where() + ": give the 'filepath' to save to, e.g. best.h5");
          ModelCheckpointOptions o;
@@ -75,12 +81,14 @@ const std::map<std::string, Factory>& factories() {
          o.mode = r.get_string("mode", o.mode);
          o.save_freq = r.get_string("save_freq", o.save_freq);
          if (r.has("initial_value_threshold")) o.initial_value_threshold = r.get_double("initial_value_threshold", 0.0);
-         return std::make_unique<ModelCheckpoint>(in_run_dir(filepath, run_dir), o);
+         return [o, filepath](const std::string& run_dir) {
+           return std::make_unique<ModelCheckpoint>(in_run_dir(filepath, run_dir), o);
+         };
        }},
       {"TensorBoard",
-       [](Reader& r, const std::string& run_dir) {
+       [](Reader& r) -> Make {
          TensorBoardOptions o;
-         o.log_dir = in_run_dir(r.get_string("log_dir", o.log_dir), run_dir);
+         o.log_dir = r.get_string("log_dir", o.log_dir);
          o.histogram_freq = static_cast<int>(r.get_int("histogram_freq", o.histogram_freq));
          o.write_graph = r.get_bool("write_graph", o.write_graph);
          // update_freq is "epoch", "batch" or a number of batches, as in Keras.
@@ -93,45 +101,37 @@ const std::map<std::string, Factory>& factories() {
              throw ValueError(r.where() + ": update_freq=" + freq->dump() +
                               " is not allowed; allowed: 'epoch', 'batch' or a number of batches >= 1");
          }
-         return std::make_unique<TensorBoard>(o);
+         return [o](const std::string& run_dir) {
+           TensorBoardOptions in_run = o;
+           in_run.log_dir = in_run_dir(o.log_dir, run_dir);
+           return std::make_unique<TensorBoard>(in_run);
+         };
        }},
-      {"TerminateOnNaN", [](Reader&, const std::string&) { return std::make_unique<TerminateOnNaN>(); }},
-  };
+      {"TerminateOnNaN",
+       [](Reader&) -> Make { return [](const std::string&) { return std::make_unique<TerminateOnNaN>(); }; }},
+      });
   return table;
 }
 
 }  // namespace
 
-std::vector<std::string> known_callback_classes() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : factories()) names.push_back(name);
-  return names;
+std::vector<std::string> known_callback_classes() { return registry().class_names(); }
+
+CallbackRecipe callback_recipe_from_config(const nlohmann::json& spec, const std::string& where) {
+  CallbackRecipe recipe;
+  recipe.class_name = config::read_class_config(spec, registry().options(), where).class_name;
+  recipe.make = registry().make(spec, where);
+  try {
+    recipe.make("");  // the callback's own checks of its options, before any training
+  } catch (const ValueError& e) {
+    throw ValueError(where + ": " + e.what());
+  }
+  return recipe;
 }
 
 std::unique_ptr<Callback> callback_from_config(const nlohmann::json& spec, const std::string& run_dir,
                                                const std::string& where) {
-  if (!spec.is_object() || !spec.contains("class_name") || !spec.at("class_name").is_string())
-    throw ValueError(where + ": a callback needs a 'class_name' (e.g. {class_name: EarlyStopping, patience: 3}), got " +
-                     spec.dump());
-  const std::string class_name = spec.at("class_name").get<std::string>();
-  const auto it = factories().find(class_name);
-  if (it == factories().end()) {
-    std::string known;
-    for (const std::string& n : known_callback_classes()) known += (known.empty() ? "" : ", ") + n;
-    throw ValueError(where + ": unknown callback class_name '" + class_name + "'; known: " + known);
-  }
-  nlohmann::json config = spec.contains("config") ? spec.at("config") : spec;
-  if (!spec.contains("config")) config.erase("class_name");
-  Reader reader(config, where + " (" + class_name + ")");
-  std::unique_ptr<Callback> callback;
-  try {
-    callback = it->second(reader, run_dir);
-  } catch (const ValueError& e) {
-    reader.expect_all_read();  // a misspelt option explains a missing one better
-    throw ValueError(where + ": " + e.what());
-  }
-  reader.expect_all_read();
-  return callback;
+  return callback_recipe_from_config(spec, where).make(run_dir);
 }
 
 }  // namespace regula::experiment

@@ -3,15 +3,10 @@
 #include <filesystem>
 
 #include "regula/backend/context.hpp"
-#include "regula/config/config_reader.hpp"
 #include "regula/config/yaml.hpp"
 #include "regula/datasets/fashion_mnist.hpp"
 #include "regula/error.hpp"
 #include "regula/io/file_bytes.hpp"
-#include "regula/layers/input.hpp"
-#include "regula/layers/layer_factory.hpp"
-#include "regula/model/seed_model.hpp"
-#include "regula/model/sequential.hpp"
 #include "regula/preprocessing/image_data_generator.hpp"
 #include "regula/preprocessing/image_data_generator_config.hpp"
 #include "regula/report/augmentation_grid.hpp"
@@ -30,22 +25,6 @@ using nlohmann::json;
 const std::vector<std::string> kSections = {"seed",         "threads",   "data",  "model", "compile", "fit",
                                             "augmentation", "callbacks", "search"};
 
-
-/// `{builtin: seed, conv_dropout: …, dense_dropout: …, activity_l2: …}`: the seed model with
-/// its options (models::SeedModelOptions), so that a search can tune them.
-std::unique_ptr<Model> builtin_model(const json& section, const Shape& input_shape) {
-  config::ConfigReader r(section, "experiment: model");
-  const std::string name = r.get_string("builtin", "");
-  if (name != "seed") throw ValueError("experiment: model.builtin '" + name + "' is not a built-in; the built-in is 'seed'");
-  models::SeedModelOptions o;
-  o.input_shape = Shape(r.get_ints("input_shape", input_shape.dims()));
-  o.classes = r.get_int("classes", o.classes);
-  o.conv_dropout = r.get_double("conv_dropout", o.conv_dropout);
-  o.dense_dropout = r.get_double("dense_dropout", o.dense_dropout);
-  o.activity_l2 = r.get_double("activity_l2", o.activity_l2);
-  r.expect_all_read();
-  return models::seed_model(o);
-}
 
 }  // namespace
 
@@ -114,38 +93,21 @@ json load(const std::string& path) {
 
 std::unique_ptr<Model> summary_model(const json& experiment) {
   set_random_seed(experiment.value("seed", 1));
-  const json& model = experiment.at("model");
-  std::vector<int64_t> input = {28, 28, 1};
-  if (model.is_object() && model.contains("input_shape")) input = model["input_shape"].get<std::vector<int64_t>>();
-  return build_model(model, Shape(input));
+  return model_recipe(experiment.at("model")).build(Shape{28, 28, 1});
 }
 
 std::unique_ptr<Model> build_model(const json& section, const Shape& input_shape) {
-  if (section.is_object() && section.contains("builtin")) return builtin_model(section, input_shape);
-  if (section.is_string()) {
-    if (section.get<std::string>() != "seed")
-      throw ValueError("experiment: model '" + section.get<std::string>() + "' is not a built-in; use seed or {layers: [...]}");
-    return models::seed_model({.input_shape = input_shape});
-  }
-  config::ConfigReader r(section, "experiment: model");
-  const auto layer_list = r.get_json("layers");
-  if (!layer_list || !layer_list->is_array() || layer_list->empty())
-    throw ValueError("experiment: model must be 'seed' or {layers: [ {class_name: …, …}, … ]} with at least one layer");
-  const std::vector<int64_t> shape = r.get_ints("input_shape", input_shape.dims());
-  r.ignore({"name"});
-  r.expect_all_read();
-  auto model = std::make_unique<Sequential>(section.value("name", "sequential"));
-  model->add(layers::Input(Shape(shape)));
-  for (size_t i = 0; i < layer_list->size(); ++i)
-    model->add(layers::layer_from_config((*layer_list)[i], "experiment: model.layers[" + std::to_string(i) + "]"));
-  return model;
+  return model_recipe(section).build(input_shape);
 }
 
 RunResult run(const json& experiment, const RunOptions& options) {
-  set_random_seed(experiment.value("seed", 1));
-  if (experiment.contains("threads")) set_num_threads(experiment["threads"].get<int>());
   // Every section is checked before the data is loaded, so a typo costs no waiting.
-  const TrainingPlan plan = plan_training(experiment, options.verbose);
+  return run_plan(plan_training(experiment, options.verbose), options);
+}
+
+RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
+  set_random_seed(plan.seed);
+  if (plan.threads) set_num_threads(*plan.threads);
   RunResult result;
   result.run_dir = options.run_dir.empty() ? default_run_dir() : options.run_dir;
   Arrays a = load_arrays(plan.data);
@@ -172,7 +134,7 @@ RunResult run(const json& experiment, const RunOptions& options) {
       {.y_train = &a.y_train, .y_validation = a.has_validation ? &a.y_val : nullptr, .x_test = a.has_test ? &a.x_test : nullptr,
        .y_test = a.has_test ? &a.y_test : nullptr,
        .class_names = plan.data.dataset == "fashion_mnist" ? datasets::fashion_mnist::class_names() : std::vector<std::string>{}});
-  report::write_augmentation_grid((dir / "augmentation.png").string(), experiment.value("augmentation", json()), a.x_train);
+  report::write_augmentation_grid((dir / "augmentation.png").string(), plan.experiment.value("augmentation", json()), a.x_train);
   std::fprintf(options.out, "Report: %s\n", report::write_run_report(result.run_dir).c_str());
   std::fprintf(options.out, "Run directory: %s\n", result.run_dir.c_str());
   std::fflush(options.out);

@@ -10,15 +10,12 @@
 
 #include "regula/backend/context.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
-#include "regula/config/config_reader.hpp"
 #include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
-#include "regula/experiment/callback_factory.hpp"
 #include "regula/experiment/experiment.hpp"
 #include "regula/io/file_bytes.hpp"
 #include "regula/model/model_file.hpp"
 #include "regula/preprocessing/image_data_generator.hpp"
-#include "regula/preprocessing/image_data_generator_config.hpp"
 #include "regula/preprocessing/numpy_array_iterator.hpp"
 #include "regula/utils/class_weight.hpp"
 
@@ -46,58 +43,6 @@ json history_json(const callbacks::History& history) {
   return h;
 }
 
-CompileOptions compile_options(const json& section) {
-  config::ConfigReader r(section, "experiment: compile");
-  CompileOptions o;
-  const json optimizer = r.get_json("optimizer").value_or(json("adam"));
-  if (optimizer.is_string())
-    o.optimizer = optimizers::get(optimizer.get<std::string>());
-  else if (optimizer.contains("config"))
-    o.optimizer = optimizers::from_config(optimizer);
-  else {
-    // The flat form of experiment files: {class_name: Adam, learning_rate: 0.001}.
-    json config = optimizer;
-    config.erase("class_name");
-    o.optimizer = optimizers::from_config({{"class_name", optimizer.value("class_name", "")}, {"config", config}});
-  }
-  o.loss = r.get_string("loss", "sparse_categorical_crossentropy");
-  if (const auto metrics = r.get_json("metrics")) o.metrics = metrics->get<std::vector<std::string>>();
-  r.expect_all_read();
-  return o;
-}
-
-FitOptions fit_options(const json& section, int verbose, bool& balanced_class_weight) {
-  config::ConfigReader r(section, "experiment: fit");
-  FitOptions o;
-  o.epochs = static_cast<int>(r.get_int("epochs", 2));
-  o.batch_size = r.get_int("batch_size", 32);
-  o.verbose = static_cast<int>(r.get_int("verbose", verbose));
-  o.shuffle = r.get_bool("shuffle", true);
-  o.initial_epoch = static_cast<int>(r.get_int("initial_epoch", 0));
-  o.validation_freq = static_cast<int>(r.get_int("validation_freq", 1));
-  o.steps_per_epoch = r.get_int("steps_per_epoch", 0);
-  if (const auto cw = r.get_json("class_weight")) {
-    if (cw->is_string()) {
-      if (*cw != "balanced") throw ValueError("experiment: fit.class_weight must be 'balanced' or {class: weight}, got " + cw->dump());
-      balanced_class_weight = true;  // resolved from the training labels once they are loaded
-    } else if (cw->is_object()) {
-      for (const auto& [cls, w] : cw->items()) o.class_weight[std::stoi(cls)] = w.get<double>();
-    } else {
-      throw ValueError("experiment: fit.class_weight must be 'balanced' or {class: weight}, got " + cw->dump());
-    }
-  }
-  r.expect_all_read();
-  return o;
-}
-
-/// The experiment's augmentation, or nothing when the section is absent, null or empty.
-std::optional<preprocessing::ImageDataGenerator> augmentation_of(const json& experiment) {
-  const auto it = experiment.find("augmentation");
-  if (it == experiment.end() || it->is_null() || (it->is_object() && it->empty())) return std::nullopt;
-  return preprocessing::ImageDataGenerator(
-      preprocessing::image_data_generator_options_from_config(*it, "experiment: augmentation"));
-}
-
 /// Fits the featurewise statistics on the training images, and standardizes the validation and
 /// test images as the training batches will be (rescale, centering, normalization), since the
 /// generator only sees the training data. (Copies: the arrays may share the data set's storage.)
@@ -117,22 +62,6 @@ void standardize_held_out(preprocessing::ImageDataGenerator& generator, Arrays& 
   }
 }
 
-/// The callbacks of the experiment, new (with fresh state), relative files inside `run_dir`.
-std::vector<std::unique_ptr<callbacks::Callback>> make_callbacks(const json& experiment, const std::string& run_dir) {
-  const json list = experiment.value("callbacks", json::array());
-  if (!list.is_array()) throw ValueError("experiment: callbacks must be a list of {class_name: …, …}");
-  std::vector<std::unique_ptr<callbacks::Callback>> made;
-  for (size_t i = 0; i < list.size(); ++i)
-    made.push_back(experiment::callback_from_config(list[i], run_dir, "experiment: callbacks[" + std::to_string(i) + "]"));
-  return made;
-}
-
-/// Checks the model section's form (the layers themselves are checked when the model is built).
-void check_model_section(const json& section) {
-  if (section.is_string() || section.is_object()) return;
-  throw ValueError("experiment: model must be 'seed' or {layers: [...]} or {builtin: seed, …}, got " + section.dump());
-}
-
 }  // namespace
 
 std::string default_run_dir(const std::string& prefix) {
@@ -142,28 +71,17 @@ std::string default_run_dir(const std::string& prefix) {
   return "runs/" + prefix + stamp;
 }
 
-TrainingPlan plan_training(const json& experiment, int verbose) {
-  TrainingPlan plan;
-  plan.experiment = experiment;
-  plan.data = data_spec(experiment.at("data"));
-  check_model_section(experiment.at("model"));
-  compile_options(experiment.at("compile"));
-  plan.fit = fit_options(experiment.at("fit"), verbose, plan.balanced_class_weight);
-  augmentation_of(experiment);
-  make_callbacks(experiment, ".");
-  return plan;
-}
-
 Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, int verbose, std::FILE* out) {
-  const json& experiment = plan.experiment;
-  std::vector<std::unique_ptr<callbacks::Callback>> callback_objects = make_callbacks(experiment, run_dir);
-  std::optional<preprocessing::ImageDataGenerator> augmentation = augmentation_of(experiment);
+  std::vector<std::unique_ptr<callbacks::Callback>> callback_objects;
+  for (const CallbackRecipe& recipe : plan.callbacks) callback_objects.push_back(recipe.make(run_dir));
+  std::optional<preprocessing::ImageDataGenerator> augmentation;
+  if (plan.augmentation) augmentation.emplace(*plan.augmentation);
   FitOptions fit = plan.fit;
   for (const auto& callback : callback_objects) fit.callbacks.push_back(callback.get());
 
   Training result;
-  result.model = build_model(experiment.at("model"), a.x_train.shape().without_batch());
-  result.model->compile(compile_options(experiment.at("compile")));
+  result.model = plan.model.build(a.x_train.shape().without_batch());
+  result.model->compile(plan.compile.options());
   if (augmentation) standardize_held_out(*augmentation, a);
   if (a.has_validation) fit.validation_data = ValidationData{a.x_val, a.y_val};
   if (plan.balanced_class_weight) fit.class_weight = utils::compute_class_weight("balanced", a.y_train);
@@ -172,12 +90,12 @@ Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, 
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw IOError(run_dir + ": cannot create the run directory: " + ec.message());
-  io::write_file_atomically((dir / "experiment.yaml").string(), config::json_to_yaml(experiment));
+  io::write_file_atomically((dir / "experiment.yaml").string(), config::json_to_yaml(plan.experiment));
 
   if (verbose > 0) result.model->summary(out);
   std::fprintf(out, "Training on %lld samples%s%s, %d threads\n", static_cast<long long>(a.x_train.dim(0)),
                a.has_validation ? (", validating on " + std::to_string(a.x_val.dim(0))).c_str() : "",
-               augmentation ? (", augmented as " + experiment.at("augmentation").dump()).c_str() : "", num_threads());
+               augmentation ? (", augmented as " + plan.experiment.at("augmentation").dump()).c_str() : "", num_threads());
   std::fflush(out);
   if (augmentation)
     result.history = result.model->fit(

@@ -1,7 +1,7 @@
 #pragma once
-// One training of an experiment, shared by `experiment::run` (one training, then the test set) and
-// by the trials of a search (one training per trial, or one per cross-validation fold): the parts
-// of the experiment read and checked before any data is loaded, and the training itself.
+// One training of an experiment's plan, shared by `experiment::run` (one training, then the test
+// set), the variants of an ablation and the trials of a search (one training per trial, or one per
+// cross-validation fold).
 
 #include <cstdio>
 #include <memory>
@@ -10,25 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "regula/model/history.hpp"
+#include "regula/experiment/experiment.hpp"
 #include "regula/model/model.hpp"
 #include "src/experiment/experiment_data.hpp"
+#include "src/experiment/experiment_plan.hpp"
 
 namespace regula::experiment {
-
-/// An experiment's sections, read and checked before anything is loaded or written.
-struct TrainingPlan {
-  nlohmann::json experiment;
-  DataSpec data;
-  /// The `fit` section (no callbacks or validation data yet).
-  FitOptions fit;
-  /// fit.class_weight: balanced, computed from the training labels once they are loaded.
-  bool balanced_class_weight = false;
-};
-
-/// Reads and checks every section of a resolved experiment: data, model kind, compile, fit,
-/// augmentation and callbacks (ValueError naming the section and key). `verbose` is fit's
-/// progress verbosity unless the fit section sets its own.
-TrainingPlan plan_training(const nlohmann::json& experiment, int verbose);
 
 /// "runs/<prefix><YYYYmmdd-HHMMSS>": the default run directory of a command.
 std::string default_run_dir(const std::string& prefix = "");
@@ -51,5 +38,8 @@ struct Training {
 /// and a "Training on …" line to `out`. After fit, a save_best_only ModelCheckpoint's last file is
 /// loaded back into the model (see Training::model).
 Training train(const TrainingPlan& plan, Arrays& arrays, const std::string& run_dir, int verbose, std::FILE* out);
+
+/// `experiment::run` of a plan already made: seeds, loads the data, trains, tests and reports.
+RunResult run_plan(const TrainingPlan& plan, const RunOptions& options);
 
 }  // namespace regula::experiment

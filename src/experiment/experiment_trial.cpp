@@ -42,27 +42,25 @@ double best_epoch_value(const callbacks::History& history, const TrialSettings& 
 
 /// Stratified folds for classification losses (scikit-learn's cross_val_score does the same for
 /// classifiers), plain shuffled folds otherwise.
-std::vector<data::Fold> folds_of(const json& experiment, const Tensor& x, const Tensor& y, int k, uint64_t seed) {
-  const std::string loss = experiment.at("compile").value("loss", "sparse_categorical_crossentropy");
-  if (losses::get(loss)->is_classification()) return data::StratifiedKFold(k, true, seed).split(y);
-  return data::KFold(k, true, seed).split(x);
+std::vector<data::Fold> folds_of(const TrainingPlan& plan, const Tensor& x, const Tensor& y, int k) {
+  if (plan.compile.classifies()) return data::StratifiedKFold(k, true, plan.seed).split(y);
+  return data::KFold(k, true, plan.seed).split(x);
 }
 
 tuning::TrialOutcome cross_validated(const TrainingPlan& plan, const TrialSettings& settings, const fs::path& dir,
                                      std::FILE* out) {
-  const uint64_t seed = plan.experiment.value("seed", 1);
   DataSpec data = plan.data;
   data.test.reset();  // the search never looks at the test set
   const Arrays loaded = load_arrays(data);
   // The folds are drawn over the training and validation data together.
   const Tensor x = loaded.has_validation ? concatenate_rows({&loaded.x_train, &loaded.x_val}) : loaded.x_train;
   const Tensor y = loaded.has_validation ? concatenate_rows({&loaded.y_train, &loaded.y_val}) : loaded.y_train;
-  const std::vector<data::Fold> folds = folds_of(plan.experiment, x, y, settings.cv, seed);
+  const std::vector<data::Fold> folds = folds_of(plan, x, y, settings.cv);
 
   // Each fold trains as the experiment says (augmentation, callbacks, its own run directory)
   // from the same initialisation rule; cross_validate gathers the rows and evaluates the kept model.
   const training::FoldTrainer train_fold = [&](const training::FoldData& fold) {
-    set_random_seed(seed);
+    set_random_seed(plan.seed);
     Arrays arrays;
     arrays.x_train = fold.x_train;
     arrays.y_train = fold.y_train;
@@ -98,9 +96,9 @@ tuning::TrialOutcome cross_validated(const TrainingPlan& plan, const TrialSettin
 
 tuning::TrialOutcome run_trial(const json& trial_experiment, const TrialSettings& settings, const std::string& trial_dir,
                                std::FILE* out) {
-  set_random_seed(trial_experiment.value("seed", 1));
-  if (trial_experiment.contains("threads")) set_num_threads(trial_experiment["threads"].get<int>());
   const TrainingPlan plan = plan_training(trial_experiment, settings.verbose);
+  set_random_seed(plan.seed);
+  if (plan.threads) set_num_threads(*plan.threads);
   if (settings.cv > 0) return cross_validated(plan, settings, trial_dir, out);
 
   DataSpec data = plan.data;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "regula/config/config_reader.hpp"
+#include "regula/config/registry.hpp"
 #include "regula/error.hpp"
 #include "regula/layers/activation.hpp"
 #include "regula/layers/batch_normalization.hpp"
@@ -23,7 +24,7 @@ namespace regula::layers {
 namespace {
 
 using Reader = config::ConfigReader;
-using Factory = std::function<std::shared_ptr<Layer>(Reader&)>;
+using LayerRegistry = config::Registry<std::shared_ptr<Layer>>;
 
 Size2D size2d(Reader& r, const std::string& key, Size2D fallback) {
   const std::vector<int64_t> v = r.get_ints(key, {fallback.h, fallback.w});
@@ -36,7 +37,7 @@ regularizers::RegularizerPtr regularizer(Reader& r, const std::string& key) {
   const auto v = r.get_json(key);
   if (!v) return nullptr;
   // Accept Keras's config form and the short {l2: 0.001} form of experiment files.
-  if (v->contains("class_name")) return regularizers::from_config(*v);
+  if (v->contains("class_name")) return regularizers::from_config(*v, r.where() + ": " + key);
   if (v->is_object()) return regularizers::l1_l2(v->value("l1", 0.0), v->value("l2", 0.0));
   throw ValueError(r.where() + ": option '" + key + "' = " + v->dump() + " must be {l1: …, l2: …} or a Keras regularizer config");
 }
@@ -45,12 +46,7 @@ constraints::ConstraintPtr constraint(Reader& r, const std::string& key) {
   const auto v = r.get_json(key);
   if (!v) return nullptr;
   // Keras's config form, or the short {class_name: MaxNorm, max_value: 3} of experiment files.
-  if (v->is_object() && v->contains("class_name") && !v->contains("config")) {
-    nlohmann::json config = *v;
-    config.erase("class_name");
-    return constraints::from_config({{"class_name", v->at("class_name")}, {"config", config}});
-  }
-  return constraints::from_config(*v);
+  return constraints::from_config(*v, r.where() + ": " + key);
 }
 
 std::string initializer(Reader& r, const std::string& key, const std::string& fallback) {
@@ -82,8 +78,10 @@ std::shared_ptr<Layer> pooling(Reader& r) {
   return std::make_shared<Pooling>(pool, o);
 }
 
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> table = {
+const LayerRegistry& registry() {
+  static const LayerRegistry table(
+      {.kind = "layer", .example = "{class_name: Dense, units: 10}", .ignored_options = {"trainable", "dtype"}},
+      {
       {"Dense",
        [](Reader& r) {
          const int64_t units = r.get_int("units", 0);
@@ -200,42 +198,16 @@ const std::map<std::string, Factory>& factories() {
          const int64_t axis = r.get_int("axis", -1);
          return std::make_shared<Concatenate>(axis, MergeOptions{.name = r.get_string("name", "")});
        }},
-  };
+      });
   return table;
 }
 
 }  // namespace
 
-std::vector<std::string> known_layer_classes() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : factories()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> known_layer_classes() { return registry().class_names(); }
 
 std::shared_ptr<Layer> layer_from_config(const nlohmann::json& spec, const std::string& where) {
-  if (!spec.is_object() || !spec.contains("class_name") || !spec.at("class_name").is_string())
-    throw ValueError(where + ": a layer needs a 'class_name' (e.g. {class_name: Dense, units: 10}), got " + spec.dump());
-  const std::string class_name = spec.at("class_name").get<std::string>();
-  const auto it = factories().find(class_name);
-  if (it == factories().end()) {
-    std::string known;
-    for (const std::string& n : known_layer_classes()) known += (known.empty() ? "" : ", ") + n;
-    throw ValueError(where + ": unknown layer class_name '" + class_name + "'; known: " + known);
-  }
-  nlohmann::json config = spec.contains("config") ? spec.at("config") : spec;
-  if (!spec.contains("config")) config.erase("class_name");
-  Reader reader(config, where + " (" + class_name + ")");
-  reader.ignore({"trainable", "dtype"});
-  std::shared_ptr<Layer> layer;
-  try {
-    layer = it->second(reader);
-  } catch (const ValueError& e) {
-    // A misspelt option explains a missing one better than the constructor's complaint about it.
-    reader.expect_all_read();
-    throw ValueError(where + ": " + e.what());
-  }
-  reader.expect_all_read();
-  return layer;
+  return registry().make(spec, where);
 }
 
 }  // namespace regula::layers

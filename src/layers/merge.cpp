@@ -82,34 +82,16 @@ Shape Concatenate::build_impl(const std::vector<Shape>& input_shapes) {
 }
 
 void Concatenate::forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext&) {
-  const int64_t rows = inputs[0]->dim(0) * outer_;
-  int64_t out_block = 0;
-  for (int64_t b : blocks_) out_block += b;
-  float* dst = output.data();
-#pragma omp parallel for schedule(static) if (rows * out_block > 32768)
-  for (int64_t r = 0; r < rows; ++r) {
-    float* d = dst + r * out_block;
-    for (size_t k = 0; k < inputs.size(); ++k) {
-      const float* s = inputs[k]->data() + r * blocks_[k];
-      d = std::copy(s, s + blocks_[k], d);
-    }
-  }
+  std::vector<const float*> sources;
+  for (const Tensor* input : inputs) sources.push_back(input->data());
+  backend::current().concatenate_rows(inputs[0]->dim(0) * outer_, sources, blocks_, output.data());
 }
 
 void Concatenate::backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_output,
                            const std::vector<Tensor*>& grad_inputs) {
-  const int64_t rows = inputs[0]->dim(0) * outer_;
-  int64_t out_block = 0;
-  for (int64_t b : blocks_) out_block += b;
-  const float* src = grad_output.data();
-#pragma omp parallel for schedule(static) if (rows * out_block > 32768)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* s = src + r * out_block;
-    for (size_t k = 0; k < grad_inputs.size(); ++k) {
-      if (grad_inputs[k] != nullptr) std::copy(s, s + blocks_[k], grad_inputs[k]->data() + r * blocks_[k]);
-      s += blocks_[k];
-    }
-  }
+  std::vector<float*> parts;
+  for (Tensor* grad : grad_inputs) parts.push_back(grad != nullptr ? grad->data() : nullptr);
+  backend::current().split_rows(inputs[0]->dim(0) * outer_, grad_output.data(), blocks_, parts);
 }
 
 nlohmann::json Concatenate::get_config() const {

@@ -23,15 +23,6 @@
 namespace regula::losses {
 namespace {
 
-// Keras's backend.epsilon().
-constexpr double kEpsilon = 1e-7;
-// Below this many elements the OpenMP team costs more than it saves.
-constexpr int64_t kParallelElements = 1 << 15;
-
-double weight_of(const float* sample_weight, int64_t i) {
-  return sample_weight == nullptr ? 1.0 : static_cast<double>(sample_weight[i]);
-}
-
 // Keras's squeeze_or_expand_to_same_rank: labels (N,) fit predictions (N, 1) and the reverse.
 bool same_up_to_trailing_one(std::span<const int64_t> da, std::span<const int64_t> db) {
   if (std::equal(da.begin(), da.end(), db.begin(), db.end())) return true;
@@ -201,55 +192,15 @@ class BinaryCrossentropy final : public Loss {
   void validate(const Tensor& y_true, const Tensor& y_pred) const override { (void)per_sample_count(y_true, y_pred); }
 
   void per_sample(const Tensor& y_true, const Tensor& y_pred, float* out) const override {
-    const int64_t m = per_sample_count(y_true, y_pred);
-    const int64_t n = y_pred.dim(0);
-    const float* y = y_true.data();
-    const float* p = y_pred.data();
-    const double keep = 1.0 - options_.label_smoothing, add = 0.5 * options_.label_smoothing;
-    const bool logits = options_.from_logits;
-#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
-    for (int64_t i = 0; i < n; ++i) {
-      double total = 0.0;
-      for (int64_t k = i * m; k < (i + 1) * m; ++k) {
-        const double t = keep * y[k] + add;
-        const double v = p[k];
-        if (logits) {
-          total += std::max(v, 0.0) - v * t + std::log1p(std::exp(-std::fabs(v)));
-        } else {
-          const double q = std::clamp(v, kEpsilon, 1.0 - kEpsilon);
-          total -= t * std::log(q) + (1.0 - t) * std::log(1.0 - q);
-        }
-      }
-      out[i] = static_cast<float>(total / static_cast<double>(m));
-    }
+    backend::current().binary_crossentropy(rows_of(y_true, y_pred), form(), out);
   }
 
   void gradient(const Tensor& y_true, const Tensor& y_pred, const float* sample_weight, float scale,
                 Tensor& grad) const override {
-    const int64_t m = per_sample_count(y_true, y_pred);
-    const int64_t n = y_pred.dim(0);
+    const backend::ElementwiseLossRows rows = rows_of(y_true, y_pred);
     prepare_grad(y_pred, grad);
-    const float* y = y_true.data();
-    const float* p = y_pred.data();
-    float* d = grad.data();
-    const double keep = 1.0 - options_.label_smoothing, add = 0.5 * options_.label_smoothing;
-    const bool logits = options_.from_logits;
-#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
-    for (int64_t i = 0; i < n; ++i) {
-      const double c = scale * weight_of(sample_weight, i) / static_cast<double>(m);
-      for (int64_t k = i * m; k < (i + 1) * m; ++k) {
-        const double t = keep * y[k] + add;
-        const double v = p[k];
-        double g;
-        if (logits) {
-          g = 1.0 / (1.0 + std::exp(-v)) - t;
-        } else {
-          // The clip passes no gradient where it clips (as the autodiff of Keras's clip does).
-          g = (v >= kEpsilon && v <= 1.0 - kEpsilon) ? (v - t) / (v * (1.0 - v)) : 0.0;
-        }
-        d[k] = static_cast<float>(c * g);
-      }
-    }
+    backend::current().binary_crossentropy_gradient(rows, form(), {.scale = scale, .sample_weight = sample_weight},
+                                                    grad.data());
   }
 
   nlohmann::json get_config() const override {
@@ -257,6 +208,15 @@ class BinaryCrossentropy final : public Loss {
   }
 
  private:
+  backend::BinaryCrossentropyForm form() const {
+    return {.from_logits = options_.from_logits, .label_smoothing = options_.label_smoothing};
+  }
+
+  backend::ElementwiseLossRows rows_of(const Tensor& y_true, const Tensor& y_pred) const {
+    const int64_t m = per_sample_count(y_true, y_pred);
+    return {.samples = y_pred.dim(0), .values_per_sample = m, .predictions = y_pred.data(), .targets = y_true.data()};
+  }
+
   int64_t per_sample_count(const Tensor& y_true, const Tensor& y_pred) const {
     check_batch(*this, y_true, y_pred, 1, "(batch, ...) with at least one value a sample");
     if (!same_up_to_trailing_one(y_true.shape().dims(), y_pred.shape().dims()))

@@ -8,13 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "regula/losses/loss.hpp"
 
 namespace regula::losses {
 namespace {
 
-constexpr int64_t kParallelElements = 1 << 15;
 
 // Keras's squeeze_or_expand_to_same_rank: targets (N,) fit predictions (N, 1) and the reverse.
 bool same_up_to_trailing_one(const Shape& a, const Shape& b) {
@@ -34,38 +34,22 @@ class MeanSquaredError final : public Loss {
   void validate(const Tensor& y_true, const Tensor& y_pred) const override { (void)per_sample_count(y_true, y_pred); }
 
   void per_sample(const Tensor& y_true, const Tensor& y_pred, float* out) const override {
-    const int64_t m = per_sample_count(y_true, y_pred);
-    const int64_t n = y_pred.dim(0);
-    const float* y = y_true.data();
-    const float* p = y_pred.data();
-#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
-    for (int64_t i = 0; i < n; ++i) {
-      double total = 0.0;
-      for (int64_t k = i * m; k < (i + 1) * m; ++k) {
-        const double e = static_cast<double>(p[k]) - y[k];
-        total += e * e;
-      }
-      out[i] = static_cast<float>(total / static_cast<double>(m));
-    }
+    backend::current().mean_squared_error(rows_of(y_true, y_pred), out);
   }
 
   void gradient(const Tensor& y_true, const Tensor& y_pred, const float* sample_weight, float scale,
                 Tensor& grad) const override {
-    const int64_t m = per_sample_count(y_true, y_pred);
-    const int64_t n = y_pred.dim(0);
+    const backend::ElementwiseLossRows rows = rows_of(y_true, y_pred);
     if (grad.shape() != y_pred.shape() || grad.empty()) grad.ensure_shape(y_pred.shape());
-    const float* y = y_true.data();
-    const float* p = y_pred.data();
-    float* d = grad.data();
-#pragma omp parallel for schedule(static) if (y_pred.size() > kParallelElements)
-    for (int64_t i = 0; i < n; ++i) {
-      const double w = sample_weight == nullptr ? 1.0 : static_cast<double>(sample_weight[i]);
-      const float c = static_cast<float>(2.0 * scale * w / static_cast<double>(m));
-      for (int64_t k = i * m; k < (i + 1) * m; ++k) d[k] = c * (p[k] - y[k]);
-    }
+    backend::current().mean_squared_error_gradient(rows, {.scale = scale, .sample_weight = sample_weight}, grad.data());
   }
 
  private:
+  backend::ElementwiseLossRows rows_of(const Tensor& y_true, const Tensor& y_pred) const {
+    const int64_t m = per_sample_count(y_true, y_pred);
+    return {.samples = y_pred.dim(0), .values_per_sample = m, .predictions = y_pred.data(), .targets = y_true.data()};
+  }
+
   int64_t per_sample_count(const Tensor& y_true, const Tensor& y_pred) const {
     if (y_pred.rank() < 1 || y_pred.size() == 0)
       throw ShapeError(fmt::format("{}: y_pred has shape {}; expected (batch, ...) with at least one value a sample",

@@ -3,6 +3,7 @@
 
 #include "regula/model/model_config.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "regula/error.hpp"
@@ -59,9 +60,13 @@ std::unique_ptr<Model> model_from_config(const json& spec, const std::string& wh
   layers::SymbolicTensor input, last;
   std::unique_ptr<Sequential> sequential;
   if (cls == "Sequential") sequential = std::make_unique<Sequential>(name);
+  // Keras's Sequential config may give the input as build_input_shape instead of an InputLayer.
+  const bool starts_with_input = !layer_list.empty() && layer_list[0].value("class_name", "") == "InputLayer";
+  if (sequential && !starts_with_input && config.contains("build_input_shape"))
+    sequential->add(input = last = make_input({{"batch_shape", config["build_input_shape"]}}, where + ".build_input_shape"));
   for (size_t i = 0; i < layer_list.size(); ++i) {
     const json& entry = layer_list[i];
-    const std::string lwhere = where + " layer " + std::to_string(i);
+    const std::string lwhere = where + ".layers[" + std::to_string(i) + "]";
     const std::string lcls = entry.at("class_name").get<std::string>();
     const json& lconfig = entry.at("config");
     const std::string lname = entry.value("name", lconfig.value("name", std::string()));
@@ -73,12 +78,14 @@ std::unique_ptr<Model> model_from_config(const json& spec, const std::string& wh
       if (sequential) sequential->add(input);
       continue;
     }
-    std::shared_ptr<layers::Layer> layer;
-    try {
-      layer = layers::layer_from_config({{"class_name", lcls}, {"config", lconfig}}, lwhere);
-    } catch (const ValueError& e) {
-      throw ValueError(std::string(e.what()) + " (known classes: InputLayer and those of layer_from_config)");
+    const std::vector<std::string> known = layers::known_layer_classes();
+    if (std::find(known.begin(), known.end(), lcls) == known.end()) {
+      std::string listed = "InputLayer";
+      for (const std::string& k : known) listed += ", " + k;
+      throw ValueError(lwhere + ": unknown layer class_name '" + lcls + "'; known: " + listed);
     }
+    const std::shared_ptr<layers::Layer> layer =
+        layers::layer_from_config({{"class_name", lcls}, {"config", lconfig}}, lwhere);
     if (sequential) {
       sequential->add(layer);
       continue;

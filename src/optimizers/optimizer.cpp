@@ -1,6 +1,5 @@
 #include "regula/optimizers/optimizer.hpp"
 
-#include <cctype>
 #include <cmath>
 #include <set>
 #include <string>
@@ -8,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "regula/config/config_reader.hpp"
+#include "regula/config/registry.hpp"
 #include "regula/error.hpp"
 #include "regula/optimizers/adamw.hpp"
 
@@ -81,11 +81,6 @@ Tensor& Optimizer::slot(size_t index, size_t slots_per_weight, size_t slot) {
 
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Reads the options of one optimizer from a JSON object and rejects what it does not know.
 /// Keras's base optimizer options are accepted at their "off" value only (null, or false), so a
 /// config saved by Keras loads when it uses none of them.
@@ -120,89 +115,68 @@ void read_moment_options(config::ConfigReader& r, Options& o) {
   o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
 }
 
+
+using Reader = config::ConfigReader;
+
+const config::Registry<OptimizerPtr>& registry() {
+  static const config::Registry<OptimizerPtr> table(
+      {.kind = "optimizer", .example = "{class_name: Adam, learning_rate: 0.001}", .any_case = true},
+      {{"SGD",
+        [](Reader& r) {
+          SGDOptions o;
+          o.learning_rate = learning_rate(r, o.learning_rate);
+          o.momentum = r.get_double("momentum", o.momentum);
+          o.nesterov = r.get_bool("nesterov", o.nesterov);
+          refuse_base_options(r);
+          return SGD(o);
+        }},
+       {"Adam",
+        [](Reader& r) {
+          AdamOptions o;
+          read_moment_options(r, o);
+          refuse_base_options(r);
+          return Adam(o);
+        }},
+       {"AdamW",
+        [](Reader& r) {
+          AdamWOptions o;
+          read_moment_options(r, o);
+          o.weight_decay = r.get_double("weight_decay", o.weight_decay);
+          refuse_base_options(r, /*weight_decay_is_own=*/true);
+          return AdamW(o);
+        }},
+       {"RMSprop", [](Reader& r) {
+          RMSpropOptions o;
+          o.learning_rate = learning_rate(r, o.learning_rate);
+          o.rho = r.get_double("rho", o.rho);
+          o.momentum = r.get_double("momentum", o.momentum);
+          o.epsilon = r.get_double("epsilon", o.epsilon);
+          o.centered = r.get_bool("centered", o.centered);
+          refuse_base_options(r);
+          return RMSprop(o);
+        }}});
+  return table;
+}
+
 }  // namespace
 
-OptimizerPtr get(const std::string& name) {
-  const std::string key = lower(name);
-  if (key == "sgd") return SGD();
-  if (key == "adam") return Adam();
-  if (key == "rmsprop") return RMSprop();
-  if (key == "adamw") return AdamW();
-  throw ValueError(fmt::format("optimizers::get: unknown optimizer '{}'; known optimizers: SGD, Adam, AdamW, RMSprop "
-                               "(any case)",
-                               name));
-}
+OptimizerPtr get(const std::string& name) { return from_config(nlohmann::json::object({{"class_name", name}}), "optimizers::get"); }
 
-OptimizerPtr from_config(const nlohmann::json& config) {
+OptimizerPtr from_config(const nlohmann::json& config, const std::string& where) {
   if (config.is_string()) return get(config.get<std::string>());
   if (!config.is_object())
-    throw ValueError(fmt::format("optimizer config: expected a name or an object such as {{\"class_name\": \"Adam\", "
+    throw ValueError(fmt::format("{}: expected a name or an object such as {{\"class_name\": \"Adam\", "
                                  "\"config\": {{\"learning_rate\": 0.001}}}}, got {}",
-                                 config.dump()));
-  std::string class_name;
-  if (config.contains("class_name") && config["class_name"].is_string())
-    class_name = config["class_name"].get<std::string>();
-  else if (config.contains("name") && config["name"].is_string())
-    class_name = config["name"].get<std::string>();
-  else
-    throw ValueError(fmt::format("optimizer config: no \"class_name\" (or \"name\") in {}", config.dump()));
-
-  // Keras nests the options under "config"; the experiment file writes them beside class_name.
-  nlohmann::json options = nlohmann::json::object();
-  if (config.contains("config")) {
-    if (!config["config"].is_object())
-      throw ValueError(fmt::format("optimizer config: \"config\" must be an object, got {}", config["config"].dump()));
-    options = config["config"];
+                                 where, config.dump()));
+  // get_config's form names the class by "name" alone.
+  if (!config.contains("class_name") && config.contains("name") && config["name"].is_string()) {
+    nlohmann::json named = config;
+    named["class_name"] = config["name"];
+    return registry().make(named, where);
   }
-  for (const auto& [key, value] : config.items()) {
-    if (key == "class_name" || key == "config" || key == "module" || key == "registered_name") continue;
-    if (key == "name" && config.contains("class_name")) continue;
-    options[key] = value;
-  }
-
-  const std::string key = lower(class_name);
-  if (key == "sgd") {
-    config::ConfigReader r(options, "SGD config");
-    SGDOptions o;
-    o.learning_rate = learning_rate(r, o.learning_rate);
-    o.momentum = r.get_double("momentum", o.momentum);
-    o.nesterov = r.get_bool("nesterov", o.nesterov);
-    refuse_base_options(r);
-    r.expect_all_read();
-    return SGD(o);
-  }
-  if (key == "adam") {
-    config::ConfigReader r(options, "Adam config");
-    AdamOptions o;
-    read_moment_options(r, o);
-    refuse_base_options(r);
-    r.expect_all_read();
-    return Adam(o);
-  }
-  if (key == "adamw") {
-    config::ConfigReader r(options, "AdamW config");
-    AdamWOptions o;
-    read_moment_options(r, o);
-    o.weight_decay = r.get_double("weight_decay", o.weight_decay);
-    refuse_base_options(r, /*weight_decay_is_own=*/true);
-    r.expect_all_read();
-    return AdamW(o);
-  }
-  if (key == "rmsprop") {
-    config::ConfigReader r(options, "RMSprop config");
-    RMSpropOptions o;
-    o.learning_rate = learning_rate(r, o.learning_rate);
-    o.rho = r.get_double("rho", o.rho);
-    o.momentum = r.get_double("momentum", o.momentum);
-    o.epsilon = r.get_double("epsilon", o.epsilon);
-    o.centered = r.get_bool("centered", o.centered);
-    refuse_base_options(r);
-    r.expect_all_read();
-    return RMSprop(o);
-  }
-  throw ValueError(fmt::format("optimizer config: unknown optimizer '{}'; known optimizers: SGD, Adam, AdamW, RMSprop "
-                               "(any case)",
-                               class_name));
+  return registry().make(config, where);
 }
+
+OptimizerPtr fresh_copy(const Optimizer& optimizer) { return from_config(optimizer.get_config(), "optimizers::fresh_copy"); }
 
 }  // namespace regula::optimizers

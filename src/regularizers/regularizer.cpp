@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "regula/backend/context.hpp"
+#include "regula/config/registry.hpp"
 #include "regula/error.hpp"
 
 namespace regula::regularizers {
@@ -32,14 +33,17 @@ RegularizerPtr l1(double l1) { return std::make_shared<Regularizer>(l1, 0.0); }
 RegularizerPtr l2(double l2) { return std::make_shared<Regularizer>(0.0, l2); }
 RegularizerPtr l1_l2(double l1, double l2) { return std::make_shared<Regularizer>(l1, l2); }
 
-RegularizerPtr from_config(const nlohmann::json& config) {
+RegularizerPtr from_config(const nlohmann::json& config, const std::string& where) {
   if (config.is_null()) return nullptr;
-  const std::string name = config.value("class_name", "");
-  const nlohmann::json c = config.value("config", nlohmann::json::object());
-  if (name == "L1") return l1(c.value("l1", 0.01));
-  if (name == "L2") return l2(c.value("l2", 0.01));
-  if (name == "L1L2") return l1_l2(c.value("l1", 0.0), c.value("l2", 0.0));
-  throw ValueError("regularizer config: class_name '" + name + "' is not one of L1, L2, L1L2");
+  using Registry = config::Registry<RegularizerPtr>;
+  static const Registry registry({.kind = "regularizer", .example = "{class_name: L2, config: {l2: 0.01}}"},
+                                 {{"L1", [](config::ConfigReader& r) { return l1(r.get_double("l1", 0.01)); }},
+                                  {"L2", [](config::ConfigReader& r) { return l2(r.get_double("l2", 0.01)); }},
+                                  {"L1L2", [](config::ConfigReader& r) {
+                                     const double l1_factor = r.get_double("l1", 0.0);
+                                     return l1_l2(l1_factor, r.get_double("l2", 0.0));
+                                   }}});
+  return registry.make(config, where);
 }
 
 }  // namespace regula::regularizers

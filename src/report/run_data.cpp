@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "regula/config/registry.hpp"
 #include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
 
@@ -139,7 +140,12 @@ std::optional<std::pair<fs::path, char>> csv_logger_file(const json& callbacks, 
   if (!callbacks.is_array()) return std::nullopt;
   for (const json& c : callbacks) {
     if (!c.is_object() || c.value("class_name", "") != "CSVLogger") continue;
-    const json& config = c.contains("config") && c["config"].is_object() ? c["config"] : c;
+    json config;
+    try {
+      config = config::read_class_config(c, {.kind = "callback"}, "report").options;
+    } catch (const ValueError&) {
+      continue;  // not a callback the run could have read
+    }
     if (!config.contains("filename") || !config["filename"].is_string()) continue;
     fs::path file = config["filename"].get<std::string>();
     if (file.is_relative()) file = dir / file;

@@ -7,17 +7,13 @@
 #include <limits>
 
 #include "regula/callbacks/monitor.hpp"
+#include "regula/config/registry.hpp"
 #include "regula/error.hpp"
 
 namespace regula::report {
 namespace {
 
 using nlohmann::json;
-
-/// A callback's options: the flat experiment-file form or Keras's {class_name, config}.
-const json& options_of(const json& spec) {
-  return spec.contains("config") && spec["config"].is_object() ? spec["config"] : spec;
-}
 
 double number(const json& options, const char* key, double fallback) {
   return options.contains(key) && options[key].is_number() ? options[key].get<double>() : fallback;
@@ -84,8 +80,10 @@ std::optional<int> replay_checkpoint(const std::vector<double>& values, const ca
 /// The events of one callback configuration; a malformed one (the run would have refused it)
 /// adds none.
 void add_callback_events(TrainingEvents& events, const HistoryData& h, const json& spec) try {
-  const std::string name = spec.value("class_name", "");
-  const json& o = options_of(spec);
+  // The flat experiment-file form or Keras's {class_name, config}, read as the run read it.
+  const config::ClassConfig callback = config::read_class_config(spec, {.kind = "callback"}, "report");
+  const std::string& name = callback.class_name;
+  const json& o = callback.options;
   const std::string monitored = o.value("monitor", "val_loss");
   const auto* values = h.find(monitored);
   const auto mode = mode_of(o, monitored);
@@ -104,6 +102,8 @@ void add_callback_events(TrainingEvents& events, const HistoryData& h, const jso
                              monitored, *mode, (*values)[static_cast<size_t>(*saved)]});
   }
 } catch (const json::exception&) {
+} catch (const ValueError&) {
+  // not a callback the run could have read; nothing to replay
 }
 
 }  // namespace

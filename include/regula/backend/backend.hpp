@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "regula/backend/kernel_arguments.hpp"
 #include "regula/tensor/storage.hpp"
@@ -136,6 +137,34 @@ class Backend {
   /// grad = ∂(Σ_i weight_i · per_sample_i · scale)/∂(scores or logits), per `with_respect_to`.
   virtual void softmax_crossentropy_gradient(const CrossentropyRows& rows, CrossentropyGradient with_respect_to,
                                              const LossScale& scale, float* grad) = 0;
+
+  // ---- Element-wise losses (Keras's binary crossentropy and mean squared error) -----------------
+
+  /// per_sample[i] = the mean over sample i's values of −t'·log q − (1 − t')·log(1 − q), with t'
+  /// the smoothed target and q the clipped probability; for logits v the same loss in its stable
+  /// form max(v, 0) − v·t' + log(1 + e^−|v|).
+  virtual void binary_crossentropy(const ElementwiseLossRows& rows, const BinaryCrossentropyForm& form,
+                                   float* per_sample) = 0;
+  /// grad = ∂(Σ_i weight_i · per_sample_i · scale)/∂predictions; no gradient where the clip of the
+  /// probability form clips (as the autodiff of Keras's clip).
+  virtual void binary_crossentropy_gradient(const ElementwiseLossRows& rows, const BinaryCrossentropyForm& form,
+                                            const LossScale& scale, float* grad) = 0;
+  /// per_sample[i] = the mean over sample i's values of (prediction − target)².
+  virtual void mean_squared_error(const ElementwiseLossRows& rows, float* per_sample) = 0;
+  /// grad = ∂(Σ_i weight_i · per_sample_i · scale)/∂predictions = 2·scale·weight_i·(p − t)/values.
+  virtual void mean_squared_error_gradient(const ElementwiseLossRows& rows, const LossScale& scale,
+                                           float* grad) = 0;
+
+  // ---- Concatenation (Keras's Concatenate layer) -------------------------------------------------
+
+  /// Row r of dst is row r of each source in turn: blocks[k] values of sources[k] (which holds
+  /// rows · blocks[k] values), so dst holds rows · Σ blocks values.
+  virtual void concatenate_rows(int64_t rows, const std::vector<const float*>& sources,
+                                const std::vector<int64_t>& blocks, float* dst) = 0;
+  /// The inverse of concatenate_rows: each non-null parts[k] gets the blocks[k] values of every row
+  /// of src that belong to it.
+  virtual void split_rows(int64_t rows, const float* src, const std::vector<int64_t>& blocks,
+                          const std::vector<float*>& parts) = 0;
 
   // ---- Optimizer updates (one weight of n values; slots updated in place) ------------------------
 

@@ -74,6 +74,24 @@ struct LossScale {
   const float* sample_weight = nullptr;
 };
 
+/// Element-wise predictions and targets, for the losses taken value by value (binary
+/// crossentropy, mean squared error): `samples` samples of `values_per_sample` values each; the
+/// loss of a sample is the mean over its values. The gradient of sample i's values is scaled by
+/// `scale · sample_weight[i]` (LossScale).
+struct ElementwiseLossRows {
+  int64_t samples = 0;
+  int64_t values_per_sample = 0;
+  const float* predictions = nullptr;
+  const float* targets = nullptr;
+};
+
+/// Keras's binary crossentropy options: predictions are logits or probabilities (then clipped to
+/// [1e-7, 1 − 1e-7]); targets become (1 − s)·t + s/2 under label smoothing s.
+struct BinaryCrossentropyForm {
+  bool from_logits = false;
+  double label_smoothing = 0.0;
+};
+
 /// What `Backend::softmax_crossentropy_gradient` differentiates with respect to.
 enum class CrossentropyGradient {
   /// the scores as given (logits or probabilities, per CrossentropyRows::from_logits);

@@ -86,8 +86,9 @@ class UnitNorm final : public Constraint {
 
 /// Keras's serialized form {"class_name": …, "config": {…}}.
 nlohmann::json to_config(const Constraint& constraint);
-/// A constraint from Keras's serialized form (MaxNorm, NonNeg, UnitNorm), or null for a JSON
-/// null. Throws ValueError naming the class and the known ones.
-ConstraintPtr from_config(const nlohmann::json& config);
+/// A constraint from Keras's serialized form (MaxNorm, NonNeg, UnitNorm; nested or flat, see
+/// config/registry.hpp), or null for a JSON null. Throws ValueError naming `where`, the class and
+/// the known ones, or an unknown option.
+ConstraintPtr from_config(const nlohmann::json& config, const std::string& where = "constraint config");
 
 }  // namespace regula::constraints

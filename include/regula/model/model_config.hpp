@@ -19,8 +19,10 @@ namespace regula {
 nlohmann::json model_config(const Model& model);
 
 /// A new model from `config` as `model_config` writes it (Keras 2's inbound-node form
-/// [[["name", 0, 0, {}], …]] for Functional models). Throws ValueError naming `where`, the
-/// layer's index and name for a malformed config, an unknown class, a layer whose inbound layer is
+/// [[["name", 0, 0, {}], …]] for Functional models). A Sequential config whose layers do not
+/// start with an InputLayer takes its input from `build_input_shape` (Keras's
+/// Sequential.from_config builds the model for it). Throws ValueError naming `where`, the
+/// layer as `<where>.layers[<index>]` and its name for a malformed config, an unknown class, a layer whose inbound layer is
 /// not defined before it, several inputs or shared layers.
 std::unique_ptr<Model> model_from_config(const nlohmann::json& config, const std::string& where);
 

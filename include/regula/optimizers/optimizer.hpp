@@ -135,7 +135,12 @@ OptimizerPtr get(const std::string& name);
 /// Options take Keras's names; Keras's base options (weight_decay, clipnorm, clipvalue,
 /// global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
 /// gradient_accumulation_steps) are accepted at their "off" value (null / false) and rejected
-/// otherwise. Unknown names or options throw ValueError listing what is known.
-OptimizerPtr from_config(const nlohmann::json& config);
+/// otherwise. Unknown names or options throw ValueError naming `where` and listing what is known
+/// (the class-name rules are config::Registry's, config/registry.hpp).
+OptimizerPtr from_config(const nlohmann::json& config, const std::string& where = "optimizer config");
+/// A new optimizer of the same class and options as `optimizer`, with no slots and iteration 0
+/// (Keras's `optimizer.from_config(optimizer.get_config())`): what each training of a plan that
+/// names one optimizer starts from.
+OptimizerPtr fresh_copy(const Optimizer& optimizer);
 
 }  // namespace regula::optimizers

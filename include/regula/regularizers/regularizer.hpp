@@ -41,7 +41,9 @@ RegularizerPtr l1(double l1 = 0.01);
 RegularizerPtr l2(double l2 = 0.01);
 /// Keras `l1_l2(l1=0.0, l2=0.0)`.
 RegularizerPtr l1_l2(double l1 = 0.0, double l2 = 0.0);
-/// From a Keras config (as written by `get_config`), or null for a JSON null.
-RegularizerPtr from_config(const nlohmann::json& config);
+/// From a Keras config (L1, L2, L1L2 as `get_config` writes them, nested or flat, see
+/// config/registry.hpp), or null for a JSON null. ValueError naming `where` for an unknown class
+/// or option.
+RegularizerPtr from_config(const nlohmann::json& config, const std::string& where = "regularizer config");
 
 }  // namespace regula::regularizers
