@@ -325,6 +325,28 @@ TEST(EarlyStopping, StopsARealFitAtTheExpectedEpochAndRestores) {
   EXPECT_TRUE(same_weights(model->get_weights(), after_epoch0));
 }
 
+TEST(Fit, EachValidationCallsTheTestHooksOfFitsCallbacksAsKeras3) {
+  // Keras 3's fit passes its callbacks to the validation's evaluate: on_test_begin, the test batch
+  // hooks and on_test_end run once per validation (validation_freq 2: epochs 2 and 4), after the
+  // epoch's training batches and before on_epoch_end.
+  struct Recorder final : cb::Callback {
+    std::vector<std::string> events;
+    void on_epoch_end(int epoch, cb::Logs&) override { events.push_back("epoch_end " + std::to_string(epoch)); }
+    void on_test_begin(cb::Logs&) override { events.push_back("test_begin"); }
+    void on_test_batch_end(int64_t, cb::Logs&) override { ++test_batches; }
+    void on_test_end(cb::Logs& logs) override { events.push_back("test_end " + std::to_string(logs.contains("loss"))); }
+    int test_batches = 0;
+  } recorder;
+  auto model = small_classifier(2);
+  Blobs b = make_blobs(64, 2, 3);
+  model->fit(b.x, b.y,
+             {.batch_size = 16, .epochs = 4, .verbose = 0, .callbacks = {&recorder}, .validation_split = 0.25,
+              .validation_freq = 2});
+  EXPECT_EQ(recorder.events, (std::vector<std::string>{"epoch_end 0", "test_begin", "test_end 1", "epoch_end 1",
+                                                       "epoch_end 2", "test_begin", "test_end 1", "epoch_end 3"}));
+  EXPECT_EQ(recorder.test_batches, 2);  // 16 validation samples in one batch of 16, twice
+}
+
 TEST(EarlyStopping, ValidatesItsOptions) {
   EXPECT_THROW(cb::EarlyStopping({.patience = -1}), rg::ValueError);
   EXPECT_THROW(cb::EarlyStopping({.mode = "down"}), rg::ValueError);

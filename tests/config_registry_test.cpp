@@ -133,8 +133,8 @@ TEST(ConfigRegistry, EveryFamilyUsesTheSameRules) {
   const regula::experiment::CallbackRecipe recipe = regula::experiment::callback_recipe_from_config(
       json::parse(R"({"class_name": "EarlyStopping", "config": {"patience": 2}})"), "callbacks[0]");
   EXPECT_EQ(recipe.class_name, "EarlyStopping");
-  EXPECT_NE(recipe.make("a").get(), nullptr);
-  EXPECT_NE(recipe.make("a").get(), recipe.make("a").get());
+  EXPECT_NE(recipe.make({.run_dir = "a"}).get(), nullptr);
+  EXPECT_NE(recipe.make({.run_dir = "a"}).get(), recipe.make({.run_dir = "a"}).get());
   EXPECT_NE(message_of([] { regula::experiment::callback_recipe_from_config(json::parse(R"({"class_name": "Early"})"), "callbacks[1]"); })
                 .find("unknown callback class_name 'Early'"),
             std::string::npos);

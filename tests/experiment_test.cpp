@@ -232,3 +232,35 @@ TEST_F(ExperimentTest, CallbacksSectionRunsKerasCallbacks) {
   }
   EXPECT_FALSE(fs::exists(dir_ / "run2")) << "a bad experiment must fail before it writes anything";
 }
+
+TEST_F(ExperimentTest, PreciseBatchNormInAnExperimentRecalibratesAndReportsTheFinalEpochBothWays) {
+  const std::string file = small_experiment(
+      "fit: {epochs: 3, batch_size: 20}\n"
+      "augmentation: {rotation_range: 5}\n"
+      "callbacks:\n"
+      "  - {class_name: PreciseBatchNorm, batches: 4, batch_size: 25}\n"
+      "  - {class_name: ModelCheckpoint, filepath: best.h5, monitor: val_accuracy, save_best_only: true}\n");
+  nlohmann::json experiment = rg::experiment::load(file);
+  experiment["model"] = nlohmann::json::parse(R"({"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "units": 8},
+      {"class_name": "BatchNormalization"}, {"class_name": "Activation", "activation": "relu"},
+      {"class_name": "Dropout", "rate": 0.3}, {"class_name": "Dense", "units": 2, "activation": "softmax"}]})");
+  std::FILE* out = std::tmpfile();
+  rg::experiment::run(experiment, {.run_dir = (dir_ / "run").string(), .verbose = 0, .out = out});
+  std::fclose(out);
+  std::ifstream in(dir_ / "run" / "precise_batch_norm.json");
+  const nlohmann::json written = nlohmann::json::parse(in);
+  EXPECT_EQ(written.at("recalibrations"), 3);  // before each of the three validations
+  EXPECT_EQ(written.at("batches"), 4);
+  EXPECT_EQ(written.at("final_epoch").at("epoch"), 3);
+  EXPECT_TRUE(written.at("final_epoch").at("recalibrated").contains("accuracy"));
+  EXPECT_TRUE(written.at("final_epoch").at("moving_average").contains("accuracy"));
+  std::ifstream report(dir_ / "run" / "report.html");
+  const std::string html((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("recalibrated 3 times"), std::string::npos);
+  EXPECT_NE(html.find("with the moving averages"), std::string::npos);
+
+  // A misspelt option fails before anything runs.
+  experiment["callbacks"] = nlohmann::json::parse(R"([{"class_name": "PreciseBatchNorm", "batchez": 4}])");
+  EXPECT_THROW(rg::experiment::run(experiment, {.run_dir = (dir_ / "run2").string(), .verbose = 0}), rg::ValueError);
+  EXPECT_FALSE(fs::exists(dir_ / "run2"));
+}

@@ -319,7 +319,17 @@ TEST(TensorBoard, FitWritesKerasLayoutWithHistorysValues) {
   EXPECT_EQ(train.files, 1u);
   EXPECT_EQ(validation.files, 1u);
   EXPECT_EQ(tag_names(train), (std::set<std::string>{"epoch_loss", "epoch_accuracy", "epoch_learning_rate", "keras"}));
-  EXPECT_EQ(tag_names(validation), (std::set<std::string>{"epoch_loss", "epoch_accuracy"}));
+  // Keras 3 passes fit's callbacks to every validation's evaluate, so on_test_end also writes
+  // evaluation_<name>_vs_iterations into the validation run, at the optimizer's iteration count.
+  EXPECT_EQ(tag_names(validation), (std::set<std::string>{"epoch_loss", "epoch_accuracy", "evaluation_loss_vs_iterations",
+                                                          "evaluation_accuracy_vs_iterations"}));
+  const int64_t per_epoch = model->optimizer().iterations() / 3;
+  for (const char* name : {"loss", "accuracy"}) {
+    const std::string tag = std::string("evaluation_") + name + "_vs_iterations";
+    EXPECT_EQ(steps_of(validation, tag), (std::vector<int64_t>{per_epoch, 2 * per_epoch, 3 * per_epoch})) << tag;
+    for (size_t e = 0; e < 3; ++e)
+      expect_float_equal(history[std::string("val_") + name][e], scalar(validation.tags.at(tag)[e].second), tag);
+  }
 
   const std::vector<int64_t> epochs = {0, 1, 2};
   for (const char* name : {"loss", "accuracy", "learning_rate"}) {
@@ -544,9 +554,11 @@ PythonResult run_python_reader(const fs::path& log_dir, const std::string& expec
   return result;
 }
 
-nlohmann::json points_of(const std::vector<double>& values) {
+/// [step, value] points at steps 0, 1, 2, … (or `first`, 2·`first`, … when `first` > 0).
+nlohmann::json points_of(const std::vector<double>& values, int64_t first = 0) {
   nlohmann::json points = nlohmann::json::array();
-  for (size_t e = 0; e < values.size(); ++e) points.push_back({e, values[e]});
+  for (size_t e = 0; e < values.size(); ++e)
+    points.push_back({first > 0 ? first * static_cast<int64_t>(e + 1) : static_cast<int64_t>(e), values[e]});
   return points;
 }
 
@@ -557,6 +569,7 @@ TEST(TensorBoardPython, IndependentReaderAgreesWithHistory) {
   auto model = tiny_model();
   cb::TensorBoard tensorboard({.log_dir = tmp.file("logs"), .histogram_freq = 1});
   const auto history = fit_three_epochs(*model, tensorboard);
+  const int64_t per_epoch = model->optimizer().iterations() / 3;
 
   nlohmann::json histograms = nlohmann::json::object();
   for (const rg::layers::Layer* layer : model->layers())
@@ -573,7 +586,9 @@ TEST(TensorBoardPython, IndependentReaderAgreesWithHistory) {
                                    {"validation",
                                     {{"scalars",
                                       {{"epoch_loss", points_of(history["val_loss"])},
-                                       {"epoch_accuracy", points_of(history["val_accuracy"])}}}}}}}};
+                                       {"epoch_accuracy", points_of(history["val_accuracy"])},
+                                       {"evaluation_loss_vs_iterations", points_of(history["val_loss"], per_epoch)},
+                                       {"evaluation_accuracy_vs_iterations", points_of(history["val_accuracy"], per_epoch)}}}}}}}};
   const std::string expect_file = tmp.file("expect.json");
   std::ofstream(expect_file) << expect.dump(1);
 

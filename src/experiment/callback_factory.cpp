@@ -8,6 +8,7 @@
 #include "regula/callbacks/csv_logger.hpp"
 #include "regula/callbacks/early_stopping.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
+#include "regula/callbacks/precise_batch_norm.hpp"
 #include "regula/callbacks/reduce_lr_on_plateau.hpp"
 #include "regula/callbacks/tensorboard.hpp"
 #include "regula/callbacks/terminate_on_nan.hpp"
@@ -20,7 +21,7 @@ using namespace callbacks;  // the callbacks an experiment file names
 namespace {
 
 using Reader = config::ConfigReader;
-using Make = std::function<std::unique_ptr<Callback>(const std::string& run_dir)>;
+using Make = std::function<std::unique_ptr<Callback>(const CallbackInputs& inputs)>;
 
 std::string in_run_dir(const std::string& path, const std::string& run_dir) {
   const std::filesystem::path p(path);
@@ -43,7 +44,7 @@ const config::Registry<Make>& registry() {
          if (r.has("baseline")) o.baseline = r.get_double("baseline", 0.0);
          o.restore_best_weights = r.get_bool("restore_best_weights", o.restore_best_weights);
          o.start_from_epoch = static_cast<int>(r.get_int("start_from_epoch", o.start_from_epoch));
-         return [o](const std::string&) { return std::make_unique<EarlyStopping>(o); };
+         return [o](const CallbackInputs&) { return std::make_unique<EarlyStopping>(o); };
        }},
       {"ReduceLROnPlateau",
        [](Reader& r) -> Make {
@@ -56,7 +57,7 @@ const config::Registry<Make>& registry() {
          o.min_delta = r.get_double("min_delta", o.min_delta);
          o.cooldown = static_cast<int>(r.get_int("cooldown", o.cooldown));
          o.min_lr = r.get_double("min_lr", o.min_lr);
-         return [o](const std::string&) { return std::make_unique<ReduceLROnPlateau>(o); };
+         return [o](const CallbackInputs&) { return std::make_unique<ReduceLROnPlateau>(o); };
        }},
       {"CSVLogger",
        [](Reader& r) -> Make {
@@ -65,8 +66,8 @@ const config::Registry<Make>& registry() {
          CSVLoggerOptions o;
          o.separator = r.get_string("separator", o.separator);
          o.append = r.get_bool("append", o.append);
-         return [o, filename](const std::string& run_dir) {
-           return std::make_unique<CSVLogger>(in_run_dir(filename, run_dir), o);
+         return [o, filename](const CallbackInputs& inputs) {
+           return std::make_unique<CSVLogger>(in_run_dir(filename, inputs.run_dir), o);
          };
        }},
       {"ModelCheckpoint",
@@ -81,8 +82,8 @@ const config::Registry<Make>& registry() {
          o.mode = r.get_string("mode", o.mode);
          o.save_freq = r.get_string("save_freq", o.save_freq);
          if (r.has("initial_value_threshold")) o.initial_value_threshold = r.get_double("initial_value_threshold", 0.0);
-         return [o, filepath](const std::string& run_dir) {
-           return std::make_unique<ModelCheckpoint>(in_run_dir(filepath, run_dir), o);
+         return [o, filepath](const CallbackInputs& inputs) {
+           return std::make_unique<ModelCheckpoint>(in_run_dir(filepath, inputs.run_dir), o);
          };
        }},
       {"TensorBoard",
@@ -101,14 +102,30 @@ const config::Registry<Make>& registry() {
              throw ValueError(r.where() + ": update_freq=" + freq->dump() +
                               " is not allowed; allowed: 'epoch', 'batch' or a number of batches >= 1");
          }
-         return [o](const std::string& run_dir) {
+         return [o](const CallbackInputs& inputs) {
            TensorBoardOptions in_run = o;
-           in_run.log_dir = in_run_dir(o.log_dir, run_dir);
+           in_run.log_dir = in_run_dir(o.log_dir, inputs.run_dir);
            return std::make_unique<TensorBoard>(in_run);
          };
        }},
       {"TerminateOnNaN",
-       [](Reader&) -> Make { return [](const std::string&) { return std::make_unique<TerminateOnNaN>(); }; }},
+       [](Reader&) -> Make { return [](const CallbackInputs&) { return std::make_unique<TerminateOnNaN>(); }; }},
+      {"PreciseBatchNorm",
+       [](Reader& r) -> Make {
+         PreciseBatchNormOptions o;
+         o.batches = r.get_int("batches", o.batches);
+         o.batch_size = r.get_int("batch_size", o.batch_size);
+         o.schedule = r.get_string("schedule", o.schedule);
+         o.seed = static_cast<uint64_t>(r.get_int("seed", static_cast<int64_t>(o.seed)));
+         o.verbose = static_cast<int>(r.get_int("verbose", o.verbose));
+         return [o](const CallbackInputs& inputs) {
+           if (inputs.x_train == nullptr)
+             throw ValueError("PreciseBatchNorm needs the training inputs; it is made by an experiment's training");
+           auto callback = std::make_unique<PreciseBatchNorm>(*inputs.x_train, o);
+           if (inputs.x_val != nullptr && inputs.y_val != nullptr) callback->compare_on(*inputs.x_val, *inputs.y_val);
+           return callback;
+         };
+       }},
       });
   return table;
 }
@@ -122,7 +139,9 @@ CallbackRecipe callback_recipe_from_config(const nlohmann::json& spec, const std
   recipe.class_name = config::read_class_config(spec, registry().options(), where).class_name;
   recipe.make = registry().make(spec, where);
   try {
-    recipe.make("");  // the callback's own checks of its options, before any training
+    // The callback's own checks of its options, before any training, on a one-sample stand-in.
+    const Tensor stand_in(Shape{1, 1});
+    recipe.make({.run_dir = "", .x_train = &stand_in});
   } catch (const ValueError& e) {
     throw ValueError(where + ": " + e.what());
   }
@@ -131,7 +150,7 @@ CallbackRecipe callback_recipe_from_config(const nlohmann::json& spec, const std
 
 std::unique_ptr<Callback> callback_from_config(const nlohmann::json& spec, const std::string& run_dir,
                                                const std::string& where) {
-  return callback_recipe_from_config(spec, where).make(run_dir);
+  return callback_recipe_from_config(spec, where).make({.run_dir = run_dir});
 }
 
 }  // namespace regula::experiment

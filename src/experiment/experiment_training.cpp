@@ -10,6 +10,7 @@
 
 #include "regula/backend/context.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
+#include "regula/callbacks/precise_batch_norm.hpp"
 #include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
 #include "regula/experiment/experiment.hpp"
@@ -43,15 +44,39 @@ json history_json(const callbacks::History& history) {
   return h;
 }
 
+json logs_json(const callbacks::Logs& logs) {
+  json j = json::object();
+  for (const auto& [name, value] : logs) j[name] = value;
+  return j;
+}
+
+/// What PreciseBatchNorm did, and the final epoch's validation with and without it (the report
+/// reads this file).
+json precise_batch_norm_json(const callbacks::PreciseBatchNorm& precise) {
+  json j = {{"recalibrations", precise.recalibrations()},
+            {"seconds", precise.seconds()},
+            {"batches", precise.options().batches},
+            {"batch_size", precise.options().batch_size},
+            {"schedule", precise.options().schedule}};
+  if (const auto& c = precise.final_comparison())
+    j["final_epoch"] = {{"epoch", c->epoch}, {"recalibrated", logs_json(c->recalibrated)}, {"moving_average", logs_json(c->moving_average)}};
+  return j;
+}
+
+/// Whether the generator changes the values of every image (rescale, centering, normalization),
+/// augmentation aside.
+bool standardizes(const preprocessing::ImageDataGeneratorOptions& o) {
+  return o.rescale != 0.0 || o.samplewise_center || o.samplewise_std_normalization || o.featurewise_center ||
+         o.featurewise_std_normalization || static_cast<bool>(o.preprocessing_function);
+}
+
 /// Fits the featurewise statistics on the training images, and standardizes the validation and
 /// test images as the training batches will be (rescale, centering, normalization), since the
 /// generator only sees the training data. (Copies: the arrays may share the data set's storage.)
 void standardize_held_out(preprocessing::ImageDataGenerator& generator, Arrays& a) {
   const preprocessing::ImageDataGeneratorOptions& o = generator.options();
   if (o.featurewise_center || o.featurewise_std_normalization) generator.fit(a.x_train);
-  if (!(o.rescale != 0.0 || o.samplewise_center || o.samplewise_std_normalization || o.featurewise_center ||
-        o.featurewise_std_normalization || o.preprocessing_function))
-    return;
+  if (!standardizes(o)) return;
   if (a.has_validation) {
     a.x_val = a.x_val.clone();
     generator.standardize(a.x_val);
@@ -72,18 +97,29 @@ std::string default_run_dir(const std::string& prefix) {
 }
 
 Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, int verbose, std::FILE* out) {
-  std::vector<std::unique_ptr<callbacks::Callback>> callback_objects;
-  for (const CallbackRecipe& recipe : plan.callbacks) callback_objects.push_back(recipe.make(run_dir));
   std::optional<preprocessing::ImageDataGenerator> augmentation;
   if (plan.augmentation) augmentation.emplace(*plan.augmentation);
   FitOptions fit = plan.fit;
-  for (const auto& callback : callback_objects) fit.callbacks.push_back(callback.get());
 
   Training result;
   result.model = plan.model.build(a.x_train.shape().without_batch());
   result.model->compile(plan.compile.options());
   if (augmentation) standardize_held_out(*augmentation, a);
   if (a.has_validation) fit.validation_data = ValidationData{a.x_val, a.y_val};
+
+  // The callbacks see the training images as the model takes them, without augmentation.
+  Tensor clean_x_train = a.x_train;
+  if (augmentation && standardizes(augmentation->options()) && !plan.callbacks.empty()) {
+    clean_x_train = a.x_train.clone();
+    augmentation->standardize(clean_x_train);
+  }
+  const CallbackInputs inputs{.run_dir = run_dir,
+                              .x_train = &clean_x_train,
+                              .x_val = a.has_validation ? &a.x_val : nullptr,
+                              .y_val = a.has_validation ? &a.y_val : nullptr};
+  std::vector<std::unique_ptr<callbacks::Callback>> callback_objects;
+  for (const CallbackRecipe& recipe : plan.callbacks) callback_objects.push_back(recipe.make(inputs));
+  for (const auto& callback : callback_objects) fit.callbacks.push_back(callback.get());
   if (plan.balanced_class_weight) fit.class_weight = utils::compute_class_weight("balanced", a.y_train);
 
   const fs::path dir(run_dir);
@@ -107,6 +143,9 @@ Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, 
     if (checkpoint != nullptr && checkpoint->options().save_best_only && !checkpoint->last_saved().empty())
       result.kept_checkpoint = checkpoint->last_saved();
   }
+  for (const auto& callback : callback_objects)
+    if (const auto* precise = dynamic_cast<const callbacks::PreciseBatchNorm*>(callback.get()))
+      io::write_file_atomically((dir / "precise_batch_norm.json").string(), precise_batch_norm_json(*precise).dump(2) + "\n");
   if (!result.kept_checkpoint.empty()) regula::load_weights(*result.model, result.kept_checkpoint);
   io::write_file_atomically((dir / "history.json").string(), history_json(result.history).dump(2) + "\n");
   io::write_file_atomically((dir / "history.csv").string(), history_csv(result.history));

@@ -1,6 +1,8 @@
 #include "regula/layers/batch_normalization.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "regula/error.hpp"
 #include "regula/initializers/initializers.hpp"
@@ -76,8 +78,33 @@ void BatchNormalization::average_moving_statistics(distributed::Communicator& co
   }
 }
 
+void BatchNormalization::begin_population_statistics() {
+  population_sums_.assign(static_cast<size_t>(2 * channels_ + 1), 0.0);
+}
+
+void BatchNormalization::end_population_statistics(distributed::Communicator* communicator) {
+  if (population_sums_.size() != static_cast<size_t>(2 * channels_ + 1))
+    throw StateError(where() + ": end_population_statistics without begin_population_statistics");
+  if (communicator != nullptr && communicator->size() > 1) communicator->all_reduce_sum(std::span<double>(population_sums_));
+  const double count = population_sums_.back();
+  if (count > 0) {
+    float* means = moving_mean().value.data();
+    float* variances = moving_variance().value.data();
+    for (int64_t c = 0; c < channels_; ++c) {
+      const double mean = population_sums_[static_cast<size_t>(c)] / count;
+      const double mean_of_squares = population_sums_[static_cast<size_t>(channels_ + c)] / count;
+      means[c] = static_cast<float>(mean);
+      variances[c] = static_cast<float>(std::max(mean_of_squares - mean * mean, 0.0));
+    }
+  }
+  population_sums_.clear();
+}
+
 void BatchNormalization::compute_coefficients(const Tensor& x, const ForwardContext& context) {
-  const bool training = context.training;
+  const bool population = context.population_statistics && !context.training;
+  if (population && population_sums_.size() != static_cast<size_t>(2 * channels_ + 1))
+    throw StateError(where() + ": a population-statistics pass without begin_population_statistics");
+  const bool training = context.training || population;
   const int64_t channels = channels_;
   const int64_t rows = x.size() / channels;
   const float* src = x.data();
@@ -101,14 +128,21 @@ void BatchNormalization::compute_coefficients(const Tensor& x, const ForwardCont
       const double var = std::max(sums_sq[i] / count - mean * mean, 0.0);
       mean_[i] = mean;
       inv_std_[i] = 1.0 / std::sqrt(var + options_.epsilon);
-      // Keras 3: the biased batch variance feeds the moving variance too.
-      moving_mean[c] = static_cast<float>(moving_mean[c] * momentum + mean * (1.0 - momentum));
-      moving_var[c] = static_cast<float>(moving_var[c] * momentum + var * (1.0 - momentum));
+      if (population) {
+        population_sums_[i] += sums[i];
+        population_sums_[static_cast<size_t>(channels + c)] += sums_sq[i];
+      } else {
+        // Keras 3: the biased batch variance feeds the moving variance too.
+        moving_mean[c] = static_cast<float>(moving_mean[c] * momentum + mean * (1.0 - momentum));
+        moving_var[c] = static_cast<float>(moving_var[c] * momentum + var * (1.0 - momentum));
+      }
       const double a = (gamma != nullptr ? gamma[c] : 1.0) * inv_std_[i];
       coef_a_[i] = static_cast<float>(a);
       coef_b_[i] = static_cast<float>((beta != nullptr ? beta[c] : 0.0) - mean * a);
     }
-    if (context.communicator != nullptr && context.communicator->size() > 1) average_moving_statistics(*context.communicator);
+    if (population) population_sums_.back() += count;
+    if (!population && context.communicator != nullptr && context.communicator->size() > 1)
+      average_moving_statistics(*context.communicator);
   } else {
     for (int64_t c = 0; c < channels; ++c) {
       const auto i = static_cast<size_t>(c);

@@ -233,6 +233,11 @@ RunData load_run(const std::string& dir_name) {
   }
   if (fs::exists(dir / "evaluation.json"))
     run.evaluation = evaluation_from_json(read_json(dir / "evaluation.json"), (dir / "evaluation.json").string());
+  if (fs::exists(dir / "precise_batch_norm.json")) {
+    run.precise_batch_norm = read_json(dir / "precise_batch_norm.json");
+    if (!run.precise_batch_norm.is_object())
+      throw ValueError((dir / "precise_batch_norm.json").string() + ": expected {recalibrations: …, seconds: …, …}");
+  }
   if (fs::exists(dir / "augmentation.png")) run.augmentation_png = read_text(dir / "augmentation.png");
   return run;
 }

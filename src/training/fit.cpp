@@ -207,7 +207,6 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
   cbs.push_back(&history_);
   cbs.push_back(&progbar);
   for (callbacks::Callback* cb : cbs) cb->set_model(this);
-  std::vector<callbacks::Callback*> no_callbacks;
 
   stop_training = false;
   callbacks::Logs train_logs;
@@ -243,7 +242,9 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
     }
     epoch_logs = batch_logs;
     if (validation && (epoch + 1 - options.initial_epoch) % options.validation_freq == 0) {
-      const callbacks::Logs val = run_evaluation(*validation, validation_steps, no_callbacks);
+      // Keras passes fit's callbacks to the validation's evaluate: on_test_begin, the test batch
+      // hooks and on_test_end run for every validation.
+      const callbacks::Logs val = run_evaluation(*validation, validation_steps, cbs);
       for (const auto& [name, value] : val) epoch_logs.set("val_" + name, value);
     }
     for (callbacks::Callback* cb : cbs) cb->on_epoch_end(epoch, epoch_logs);

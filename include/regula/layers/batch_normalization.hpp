@@ -14,6 +14,13 @@
 ///       moving_mean     ← moving_mean · momentum + μ  · (1 − momentum)
 ///       moving_variance ← moving_variance · momentum + σ² · (1 − momentum)
 /// - Inference: μ, σ² are moving_mean and moving_variance.
+/// - Population statistics (`ForwardContext::population_statistics`, precise batch normalization
+///   after Wu & Johnson 2021, *Rethinking "Batch" in BatchNorm*): each batch is normalized by its
+///   own statistics as in training, and the layer sums Σx, Σx² and the count over the passes
+///   between `begin_population_statistics` and `end_population_statistics`, which sets
+///       moving_mean = Σx / n,   moving_variance = Σx² / n − moving_mean²
+///   (the exact, biased population statistics of every value the layer saw; over the ranks when
+///   distributed). Passes without values leave the moving statistics as they were.
 /// - Several ranks (`ForwardContext::communicator`): each rank normalizes by its own shard's batch
 ///   statistics (Keras's MirroredStrategy default), and after each update the moving statistics
 ///   are averaged over the ranks, so they are identical everywhere.
@@ -67,6 +74,9 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   Weight& moving_mean() { return weights()[static_cast<size_t>(moving_mean_index_)]; }
   Weight& moving_variance() { return weights()[static_cast<size_t>(moving_mean_index_ + 1)]; }
 
+  void begin_population_statistics() override;
+  void end_population_statistics(distributed::Communicator* communicator) override;
+
  protected:
   /// Input must have at least one axis; `axis` must name its last axis.
   Shape build_impl(const std::vector<Shape>& input_shapes) override;
@@ -81,6 +91,8 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   std::vector<double> sums_a_, sums_b_;
   // Per-channel coefficients: forward y = a·x + b; backward dx = p·g + q·x + r.
   std::vector<float> coef_a_, coef_b_, coef_p_, coef_q_, coef_r_;
+  // Σx, Σx² per channel, then the count, of the population-statistics passes so far.
+  std::vector<double> population_sums_;
   // The tail folded into the last forward pass (none after a plain `forward`).
   ElementwiseTail tail_;
 

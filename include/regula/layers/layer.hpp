@@ -50,6 +50,11 @@ struct ForwardContext {
   /// The ranks training this model together (null or size 1: one process). BatchNormalization
   /// averages its moving statistics over them, so they stay identical on every rank.
   distributed::Communicator* communicator = nullptr;
+  /// A pass that measures population statistics (Model::recalibrate_batch_normalization): with
+  /// `training` false, BatchNormalization normalizes by the batch statistics, as in training, and
+  /// adds them to its population sums instead of updating its moving statistics; every other
+  /// layer runs as in inference (Dropout keeps every value).
+  bool population_statistics = false;
 };
 
 class Layer {
@@ -122,6 +127,13 @@ class Layer {
   std::optional<uint64_t> random_key() const { return random_key_; }
   /// Replaces the key; throws StateError for a layer that draws nothing.
   void set_random_key(uint64_t key);
+
+  /// Population statistics (Model::recalibrate_batch_normalization): `begin` clears the sums a
+  /// layer gathers in passes with ForwardContext::population_statistics, `end` makes them its
+  /// statistics, summed over the ranks of `communicator` when it is not null. Layers without
+  /// statistics (all but BatchNormalization) do nothing.
+  virtual void begin_population_statistics() {}
+  virtual void end_population_statistics(distributed::Communicator* /*communicator*/) {}
 
   /// Layer fusion (Model::set_layer_fusion), the offering side: an element-wise layer that can be
   /// run inside the pass of the layer before it says which step it is (nullopt, the default:

@@ -6,7 +6,9 @@
 /// reaches the model through `model()`: `model().stop_training = true` ends `fit` after the
 /// current epoch; `model().optimizer().set_learning_rate(…)` changes the learning rate.
 /// Callbacks run in list order; `fit` appends History and the progress logger after the user's,
-/// so values a callback writes into the epoch logs (e.g. `learning_rate`) reach both.
+/// so values a callback writes into the epoch logs (e.g. `learning_rate`) reach both. As in
+/// Keras 3, each validation inside `fit` runs the test hooks of fit's callbacks (on_test_begin,
+/// on_test_batch_*, on_test_end), after the epoch's last batch and before on_epoch_end.
 
 #include <cstdint>
 

@@ -223,6 +223,14 @@ class Model {
   };
   EvaluationStep test_step(const data::Batch& batch);
 
+  /// Precise batch normalization (Wu & Johnson 2021): sets the moving mean and variance of every
+  /// BatchNormalization layer to the population statistics of its inputs over `steps` batches of
+  /// `source` (one pass when 0), the network running as in inference (no dropout) except that each
+  /// BatchNormalization normalizes by its batch's statistics, as in training (the rule is in
+  /// batch_normalization.hpp). With several ranks the sums are taken over every rank's batches.
+  /// Weights other than the moving statistics do not change. Returns the samples seen (this rank).
+  int64_t recalibrate_batch_normalization(data::BatchSource& source, int64_t steps = 0);
+
   /// Layer fusion (on by default): a BatchNormalization followed by ReLU and/or Dropout, each read
   /// only by the next, runs as one pass over the batch (see Layer::accepted_tail): the
   /// same results, bit for bit, with less memory traffic and no intermediate tensors. Keras has

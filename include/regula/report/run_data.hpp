@@ -63,6 +63,10 @@ struct RunData {
   std::optional<std::map<std::string, double>> test;
   /// Confusion matrix, per-class accuracy and class counts (evaluation.json).
   std::optional<ClassEvaluation> evaluation;
+  /// What PreciseBatchNorm did (precise_batch_norm.json): recalibrations, seconds, and the final
+  /// epoch's validation with recalibrated statistics and with the moving averages; null when the
+  /// run had no PreciseBatchNorm.
+  nlohmann::json precise_batch_norm;
   /// The augmentation grid as PNG bytes; empty when the run did not augment.
   std::string augmentation_png;
   /// What was missing or fell back, in words, for the report.
