@@ -361,7 +361,54 @@ TEST(Registry, FromConfigForms) {
   msg = message_of([] {
     ro::from_config(json::parse(R"({"class_name": "Adam", "learning_rate": {"class_name": "ExponentialDecay"}})"));
   });
-  EXPECT_NE(msg.find("schedules"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown learning-rate schedule class_name 'ExponentialDecay'"), std::string::npos) << msg;
   EXPECT_THROW(ro::from_config(json::parse(R"({"class_name": "Adam", "beta_1": 1.5})")), regula::ValueError);
   EXPECT_THROW(ro::from_config(json::parse(R"({"class_name": "SGD", "nesterov": "yes"})")), regula::ValueError);
+}
+
+TEST(CosineDecay, FollowsKerasRuleWithAndWithoutWarmup) {
+  const ro::CosineDecay plain({.initial_learning_rate = 0.1, .decay_steps = 100, .alpha = 0.2});
+  EXPECT_DOUBLE_EQ(plain(0), 0.1);
+  // Half way: cosine factor ½(1 + cos(π/2)) = ½, so lr = 0.1 · ((1 − 0.2) · 0.5 + 0.2) = 0.06.
+  EXPECT_NEAR(plain(50), 0.06, 1e-15);
+  EXPECT_NEAR(plain(100), 0.02, 1e-15);   // alpha · initial at the end
+  EXPECT_NEAR(plain(1000), 0.02, 1e-15);  // and after it
+  const ro::CosineDecay warm({.initial_learning_rate = 0.0, .decay_steps = 10, .warmup_target = 0.5, .warmup_steps = 4});
+  EXPECT_DOUBLE_EQ(warm(0), 0.0);
+  EXPECT_DOUBLE_EQ(warm(2), 0.25);  // linear warmup
+  EXPECT_DOUBLE_EQ(warm(4), 0.5);   // then the cosine from the warmup target
+  EXPECT_NEAR(warm(9), 0.25, 1e-15);
+  EXPECT_NEAR(warm(14), 0.0, 1e-15);
+  EXPECT_THROW(ro::CosineDecay({.decay_steps = 0}), regula::ValueError);
+  EXPECT_THROW(ro::CosineDecay({.decay_steps = 5, .alpha = 1.5}), regula::ValueError);
+  EXPECT_THROW(ro::CosineDecay({.decay_steps = 5, .warmup_target = 0.1, .warmup_steps = 0}), regula::ValueError);
+}
+
+TEST(CosineDecay, AnOptimizerStepsWithTheScheduledRateAndRoundTripsItsConfig) {
+  using nlohmann::json;
+  auto sgd = ro::from_config(json::parse(R"({"class_name": "SGD", "learning_rate":
+      {"module": "keras.optimizers.schedules", "class_name": "CosineDecay",
+       "config": {"initial_learning_rate": 0.4, "decay_steps": 2, "alpha": 0.0, "name": "CosineDecay",
+                  "warmup_target": null, "warmup_steps": 0}, "registered_name": null}})"));
+  ASSERT_NE(sgd->learning_rate_schedule(), nullptr);
+  Weight w;
+  w.value = Tensor(regula::Shape{1}, 1.0f);
+  w.gradient = Tensor(regula::Shape{1}, 1.0f);
+  w.trainable = true;
+  std::vector<Weight*> list = {&w};
+  // Steps 0, 1, 2 use 0.4, 0.2, 0: w = 1 − 0.4 − 0.2 − 0.
+  for (int i = 0; i < 3; ++i) sgd->apply(list);
+  EXPECT_NEAR(w.value[0], 0.4f, 1e-6f);
+  EXPECT_DOUBLE_EQ(sgd->learning_rate(), 0.0);
+  // The schedule is part of the config, and a fresh copy follows it from iteration 0.
+  EXPECT_EQ(sgd->get_config()["learning_rate"]["class_name"], "CosineDecay");
+  const auto copy = ro::fresh_copy(*sgd);
+  EXPECT_DOUBLE_EQ(copy->learning_rate(), 0.4);
+  EXPECT_EQ(copy->get_config(), ro::from_config(sgd->get_config())->get_config());
+  // As in Keras, a scheduled learning rate is not settable.
+  EXPECT_THROW(sgd->set_learning_rate(0.1), regula::StateError);
+  const std::string m = message_of([] {
+    ro::from_config(json::parse(R"({"class_name": "Adam", "learning_rate": {"class_name": "ExponentialDecay"}})"));
+  });
+  EXPECT_NE(m.find("known: CosineDecay"), std::string::npos) << m;
 }

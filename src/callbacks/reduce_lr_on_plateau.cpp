@@ -38,6 +38,12 @@ ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options)
       best_(monitor_.worst()) {}
 
 void ReduceLROnPlateau::on_train_begin(Logs&) {
+  // Keras fails at the first reduction; failing before the first epoch loses no training.
+  if (has_model() && model().compiled() && model().optimizer().learning_rate_schedule())
+    throw ValueError("ReduceLROnPlateau: the optimizer's learning rate follows a " +
+                     model().optimizer().learning_rate_schedule()->class_name() +
+                     " schedule and cannot be reduced; give the optimizer a number as learning_rate, or drop "
+                     "ReduceLROnPlateau");
   // Keras's _reset(): each fit starts with fresh counters and no best.
   best_ = monitor_.worst();
   cooldown_counter_ = 0;

@@ -154,6 +154,13 @@ TrainingPlan plan_training(const json& experiment, int verbose) {
   plan.fit = fit_options(experiment.at("fit"), verbose, plan.balanced_class_weight);
   plan.augmentation = augmentation_of(experiment);
   plan.callbacks = callback_recipes(experiment);
+  // A scheduled learning rate cannot be reduced: say so before any data is loaded.
+  if (const auto& schedule = plan.compile.optimizer->learning_rate_schedule())
+    for (size_t i = 0; i < plan.callbacks.size(); ++i)
+      if (plan.callbacks[i].class_name == "ReduceLROnPlateau")
+        throw ValueError("experiment: callbacks[" + std::to_string(i) +
+                         "] (ReduceLROnPlateau) cannot reduce compile.optimizer's learning rate, which follows a " +
+                         schedule->class_name() + " schedule; drop one of them");
   return plan;
 }
 

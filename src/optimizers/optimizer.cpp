@@ -20,10 +20,24 @@ Optimizer::Optimizer(double learning_rate) : learning_rate_(learning_rate) {
 }
 
 void Optimizer::set_learning_rate(double learning_rate) {
+  if (schedule_)
+    throw StateError(fmt::format("{}: the learning rate follows a {} schedule of the iterations and is not settable "
+                                 "(as in Keras); give a number as learning_rate to change it during training",
+                                 name(), schedule_->class_name()));
   if (!(std::isfinite(learning_rate) && learning_rate >= 0.0))
     throw ValueError(fmt::format("{}: learning_rate={} is out of range; allowed: finite and >= 0", name(),
                                  learning_rate));
   learning_rate_ = learning_rate;
+}
+
+void Optimizer::set_learning_rate_schedule(LearningRateSchedulePtr schedule) {
+  schedule_ = std::move(schedule);
+  if (schedule_) learning_rate_ = (*schedule_)(iterations_);
+}
+
+void Optimizer::set_iterations(int64_t iterations) {
+  iterations_ = iterations;
+  if (schedule_) learning_rate_ = (*schedule_)(iterations_);
 }
 
 void Optimizer::build_for(const std::vector<layers::Weight*>& weights) {
@@ -51,6 +65,7 @@ void Optimizer::apply(const std::vector<layers::Weight*>& weights) {
       throw ShapeError(fmt::format("{}: weight '{}' of shape {} has a gradient of shape {}", name(), w->name,
                                    w->value.shape().to_string(), w->gradient.shape().to_string()));
   }
+  if (schedule_) learning_rate_ = (*schedule_)(iterations_);
   const int64_t step = iterations_ + 1;
   for (size_t i = 0; i < weights.size(); ++i)
     if (weights[i]->trainable && weights[i]->value.size() > 0) update(i, *weights[i], step);
@@ -67,7 +82,9 @@ std::vector<Tensor*> Optimizer::variables() {
   return out;
 }
 
-nlohmann::json Optimizer::get_config() const { return {{"name", name()}, {"learning_rate", learning_rate_}}; }
+nlohmann::json Optimizer::get_config() const {
+  return {{"name", name()}, {"learning_rate", schedule_ ? schedule_to_config(*schedule_) : nlohmann::json(learning_rate_)}};
+}
 
 Tensor& Optimizer::add_slot(const Tensor& like) {
   slots_.emplace_back(like.shape());
@@ -96,23 +113,36 @@ void refuse_base_options(config::ConfigReader& r, bool weight_decay_is_own = fal
   r.ignore({"name", "ema_momentum"});
 }
 
-/// The learning rate; a Keras schedule object in its place gets a pointer to what regula offers.
-double learning_rate(config::ConfigReader& r, double fallback) {
-  if (const auto v = r.get_json("learning_rate"); v && v->is_object())
-    throw ValueError(fmt::format("{}: option 'learning_rate' = {} must be a number; learning-rate schedules are "
-                                 "not supported (use a callback such as ReduceLROnPlateau)",
-                                 r.where(), v->dump()));
-  return r.get_double("learning_rate", fallback);
+/// The learning rate: a number, or a schedule's config (then `value` is its rate at step 0).
+struct LearningRate {
+  double value;
+  LearningRateSchedulePtr schedule;
+};
+
+LearningRate learning_rate(config::ConfigReader& r, double fallback) {
+  if (const auto v = r.get_json("learning_rate"); v && v->is_object()) {
+    LearningRateSchedulePtr schedule = schedule_from_config(*v, r.where() + ": learning_rate");
+    return {(*schedule)(0), schedule};
+  }
+  return {r.get_double("learning_rate", fallback), nullptr};
 }
 
-/// The Adam family's moment options (Adam, AdamW).
+/// The optimizer, following the schedule when there is one.
+OptimizerPtr with_schedule(OptimizerPtr optimizer, const LearningRate& rate) {
+  if (rate.schedule) optimizer->set_learning_rate_schedule(rate.schedule);
+  return optimizer;
+}
+
+/// The Adam family's moment options (Adam, AdamW); returns the learning rate.
 template <class Options>
-void read_moment_options(config::ConfigReader& r, Options& o) {
-  o.learning_rate = learning_rate(r, o.learning_rate);
+LearningRate read_moment_options(config::ConfigReader& r, Options& o) {
+  const LearningRate rate = learning_rate(r, o.learning_rate);
+  o.learning_rate = rate.value;
   o.beta_1 = r.get_double("beta_1", o.beta_1);
   o.beta_2 = r.get_double("beta_2", o.beta_2);
   o.epsilon = r.get_double("epsilon", o.epsilon);
   o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
+  return rate;
 }
 
 
@@ -124,36 +154,38 @@ const config::Registry<OptimizerPtr>& registry() {
       {{"SGD",
         [](Reader& r) {
           SGDOptions o;
-          o.learning_rate = learning_rate(r, o.learning_rate);
+          const LearningRate rate = learning_rate(r, o.learning_rate);
+          o.learning_rate = rate.value;
           o.momentum = r.get_double("momentum", o.momentum);
           o.nesterov = r.get_bool("nesterov", o.nesterov);
           refuse_base_options(r);
-          return SGD(o);
+          return with_schedule(SGD(o), rate);
         }},
        {"Adam",
         [](Reader& r) {
           AdamOptions o;
-          read_moment_options(r, o);
+          const LearningRate rate = read_moment_options(r, o);
           refuse_base_options(r);
-          return Adam(o);
+          return with_schedule(Adam(o), rate);
         }},
        {"AdamW",
         [](Reader& r) {
           AdamWOptions o;
-          read_moment_options(r, o);
+          const LearningRate rate = read_moment_options(r, o);
           o.weight_decay = r.get_double("weight_decay", o.weight_decay);
           refuse_base_options(r, /*weight_decay_is_own=*/true);
-          return AdamW(o);
+          return with_schedule(AdamW(o), rate);
         }},
        {"RMSprop", [](Reader& r) {
           RMSpropOptions o;
-          o.learning_rate = learning_rate(r, o.learning_rate);
+          const LearningRate rate = learning_rate(r, o.learning_rate);
+          o.learning_rate = rate.value;
           o.rho = r.get_double("rho", o.rho);
           o.momentum = r.get_double("momentum", o.momentum);
           o.epsilon = r.get_double("epsilon", o.epsilon);
           o.centered = r.get_bool("centered", o.centered);
           refuse_base_options(r);
-          return RMSprop(o);
+          return with_schedule(RMSprop(o), rate);
         }}});
   return table;
 }

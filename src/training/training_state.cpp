@@ -202,7 +202,7 @@ void restore_training_state(const TrainingState& state, Model& model, const std:
   for (size_t i = 0; i < state.random_key_layers.size(); ++i) model.get_layer(state.random_key_layers[i]).set_random_key(state.random_keys[i]);
   for (size_t i = 0; i < slots.size(); ++i) slots[i]->copy_from(state.optimizer_variables[i]);
   optimizer.set_iterations(state.iterations);
-  optimizer.set_learning_rate(state.learning_rate);
+  if (!optimizer.learning_rate_schedule()) optimizer.set_learning_rate(state.learning_rate);  // else it follows the iterations
   for (size_t i = 0; i < metric_totals.size(); ++i) model.metrics()[i]->set_totals(metric_totals[i].first, metric_totals[i].second);
   set_random_state(state.random_seed, state.random_keys_drawn);
 }

@@ -12,6 +12,8 @@
 /// - else if not in cooldown: wait += 1; when wait >= patience and lr > min_lr:
 ///   lr = max(lr * factor, min_lr), `Epoch N: ReduceLROnPlateau reducing learning rate to X.`
 ///   (verbose > 0), cooldown_counter = cooldown, wait = 0.
+/// An optimizer whose learning rate follows a schedule cannot be reduced: ValueError at train
+/// begin (Keras fails at the first reduction).
 /// Allowed: factor < 1 (Keras's ValueError) and >= 0; patience, cooldown >= 0; min_lr finite and
 /// >= 0; min_delta finite; mode "auto" ("acc"/"auc" in the name → max, else min), "min", "max"
 /// (Keras warns on an unknown mode; regula throws ValueError).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "regula/layers/layer.hpp"
+#include "regula/optimizers/learning_rate_schedule.hpp"
 
 namespace regula::optimizers {
 
@@ -31,9 +32,15 @@ class Optimizer {
   /// throws ShapeError naming the weight.
   void apply(const std::vector<layers::Weight*>& weights);
 
+  /// The learning rate of the next step (with a schedule: its value at `iterations()`).
   double learning_rate() const { return learning_rate_; }
-  /// Sets the learning rate for the next steps; must be finite and >= 0.
+  /// Sets the learning rate for the next steps; must be finite and >= 0. Throws StateError when
+  /// the optimizer follows a schedule (Keras: "its learning rate is not settable").
   void set_learning_rate(double learning_rate);
+  /// Makes the learning rate follow `schedule` of the iteration count (null: back to a number,
+  /// the schedule's current value). See learning_rate_schedule.hpp.
+  void set_learning_rate_schedule(LearningRateSchedulePtr schedule);
+  const LearningRateSchedulePtr& learning_rate_schedule() const { return schedule_; }
   int64_t iterations() const { return iterations_; }
 
   /// Slot variables (momentum, moments) in creation order, for saving and restoring. The order
@@ -45,9 +52,10 @@ class Optimizer {
   /// `optimizer.build(var_list)`), so that saved slot values can be restored before the first
   /// step; `apply` calls it. `weights` is the list later passed to `apply`.
   void build_for(const std::vector<layers::Weight*>& weights);
-  void set_iterations(int64_t iterations) { iterations_ = iterations; }
+  void set_iterations(int64_t iterations);
 
-  /// Keras-style config: {"name": name(), "learning_rate": …, …options with Keras's names}.
+  /// Keras-style config: {"name": name(), "learning_rate": …, …options with Keras's names}; with a
+  /// schedule, learning_rate is the schedule's {"class_name": …, "config": …}.
   virtual nlohmann::json get_config() const;
 
  protected:
@@ -66,6 +74,7 @@ class Optimizer {
 
  private:
   double learning_rate_;
+  LearningRateSchedulePtr schedule_;
   int64_t iterations_ = 0;
   bool built_ = false;
   /// The length of the weight list `build` saw (later lists must match it).
@@ -131,6 +140,7 @@ OptimizerPtr get(const std::string& name);
 ///   and "registered_name" are ignored);
 /// - {"class_name": "Adam", "learning_rate": …} (the flat form of the experiment file);
 /// - {"name": "adam", "learning_rate": …} (what `get_config` returns);
+/// - learning_rate may be a schedule's config ({"class_name": "CosineDecay", "config": {…}});
 /// - a string, as `get`.
 /// Options take Keras's names; Keras's base options (weight_decay, clipnorm, clipvalue,
 /// global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
