@@ -24,7 +24,7 @@ namespace {
 class AblationTest : public regula::testing_support::ExperimentDirectoryTest {
  protected:
   /// A layer-list experiment that uses every technique (dropout, L2 regularizers, class weights,
-  /// augmentation, the three callbacks), plus a CSVLogger that is not a technique.
+  /// augmentation, the four callbacks), plus a CSVLogger that is not a technique.
   json experiment(bool with_test = true) {
     write_images("train", 100, 1);
     write_images("test", 40, 2);
@@ -48,6 +48,7 @@ class AblationTest : public regula::testing_support::ExperimentDirectoryTest {
                   "  - {class_name: EarlyStopping, monitor: val_loss, patience: 1}\n"
                   "  - {class_name: ReduceLROnPlateau, monitor: val_loss, factor: 0.5, patience: 1}\n"
                   "  - {class_name: ModelCheckpoint, filepath: kept.h5, monitor: val_accuracy, save_best_only: true}\n"
+                  "  - {class_name: PreciseBatchNorm, batches: 2, batch_size: 16}\n"
                   "  - {class_name: CSVLogger, filename: epochs.csv}\n"));
   }
 };
@@ -98,14 +99,32 @@ TEST_F(AblationTest, ATechniqueSwitchedOnIsTheExperimentsOwnSettingElseTheArticl
   const json lr = rg::experiment::with_techniques(bare, {Technique::lr_reduction, Technique::augmentation});
   EXPECT_EQ(callback_classes(lr), std::vector<std::string>{"ReduceLROnPlateau"});
   EXPECT_EQ(lr["callbacks"][0]["factor"], 0.1);
-  EXPECT_EQ(lr["augmentation"], d["augmentation"]);
+  EXPECT_EQ(lr["augmentation"], rg::experiment::article_experiment()["augmentation"]);
+}
+
+TEST_F(AblationTest, AScheduledLearningRateIsTheLrTechnique) {
+  // With a CosineDecay optimizer the schedule is the LR technique: on, it stays and no
+  // ReduceLROnPlateau joins it (the two cannot go together); off, the rate is the schedule's initial one.
+  json e = experiment();
+  e["compile"]["optimizer"] = json::parse(
+      R"({"class_name": "Adam", "learning_rate": {"class_name": "CosineDecay", "initial_learning_rate": 0.01, "decay_steps": 20}})");
+  e["callbacks"] = json::array();
+  const json on = rg::experiment::with_techniques(e, {Technique::lr_reduction});
+  EXPECT_EQ(on["compile"]["optimizer"]["learning_rate"]["class_name"], "CosineDecay");
+  EXPECT_TRUE(callback_classes(on).empty());
+  const json off = rg::experiment::with_techniques(e, {});
+  EXPECT_EQ(off["compile"]["optimizer"]["learning_rate"], 0.01);
+  // BN recalibration switched on comes from the default experiment when the experiment has none.
+  const json recalibrated = rg::experiment::with_techniques(e, {Technique::batch_norm_recalibration});
+  EXPECT_EQ(callback_classes(recalibrated), std::vector<std::string>{"PreciseBatchNorm"});
 }
 
 TEST_F(AblationTest, TheVariantsAreNoneEachTechniqueAloneAndAll) {
   std::vector<std::string> labels;
   for (const auto& v : rg::experiment::ablation_variants()) labels.push_back(v.label);
   EXPECT_EQ(labels, (std::vector<std::string>{"none", "+dropout", "+augmentation", "+L2", "+class weights",
-                                              "+early stopping", "+LR reduction on plateau", "+best checkpoint", "all"}));
+                                              "+early stopping", "+LR schedule", "+best checkpoint", "+BN recalibration",
+                                              "all"}));
 }
 
 TEST_F(AblationTest, AblateRunsTheVariantsAndTabulatesThem) {

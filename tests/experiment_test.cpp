@@ -59,11 +59,20 @@ TEST_F(ExperimentTest, UnknownSectionsAreRefusedByName) {
   EXPECT_THROW(rg::experiment::load((dir_ / "missing.yaml").string()), rg::IOError);
 }
 
-TEST_F(ExperimentTest, TheDefaultAugmentationIsTheArticlesAndAGivenSectionReplacesIt) {
+TEST_F(ExperimentTest, TheArticlesRecipeIsKeptAndAGivenSectionReplacesTheDefaults) {
+  const auto article = rg::experiment::article_experiment();
+  EXPECT_EQ(article["augmentation"]["rotation_range"], 10);
+  EXPECT_EQ(article["augmentation"]["zoom_range"], 0.2);
+  EXPECT_EQ(article["augmentation"]["horizontal_flip"], true);
+  EXPECT_EQ(article["callbacks"][1]["class_name"], "ReduceLROnPlateau");
+  // The main job's defaults: light augmentation, a cosine decay spanning its epochs, PreciseBatchNorm first.
   const auto defaults = rg::experiment::default_experiment();
-  EXPECT_EQ(defaults["augmentation"]["rotation_range"], 10);
-  EXPECT_EQ(defaults["augmentation"]["zoom_range"], 0.2);
-  EXPECT_EQ(defaults["augmentation"]["horizontal_flip"], true);
+  EXPECT_EQ(defaults["augmentation"], (nlohmann::json{{"width_shift_range", 0.1}, {"height_shift_range", 0.1}, {"horizontal_flip", true}}));
+  EXPECT_EQ(defaults["compile"]["optimizer"]["learning_rate"]["decay_steps"], defaults["fit"]["epochs"].get<int>() * 422);
+  EXPECT_EQ(defaults["callbacks"][0]["class_name"], "PreciseBatchNorm");
+  // A given optimizer replaces the default's: SGD alone does not inherit its schedule.
+  EXPECT_EQ(rg::experiment::load(write("e.yaml", "compile: {optimizer: {class_name: SGD}}\n"))["compile"]["optimizer"],
+            (nlohmann::json{{"class_name", "SGD"}}));
   const auto replaced = rg::experiment::load(write("e.yaml", "augmentation: {vertical_flip: true}\n"));
   EXPECT_EQ(replaced["augmentation"], (nlohmann::json{{"vertical_flip", true}}));
   EXPECT_TRUE(rg::experiment::load(write("e.yaml", "augmentation: null\n"))["augmentation"].is_null());
@@ -198,8 +207,9 @@ TEST_F(ExperimentTest, RunTrainsEvaluatesAndWritesTheRunDirectory) {
   std::ifstream csv(dir_ / "run" / "history.csv");
   std::string header;
   std::getline(csv, header);
-  // learning_rate: written into the epoch logs by the default experiment's ReduceLROnPlateau (Keras 3).
-  EXPECT_EQ(header, "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate");
+  // The default callbacks have no ReduceLROnPlateau, so no learning_rate column (Keras 3 logs it
+  // only through that callback).
+  EXPECT_EQ(header, "epoch,loss,accuracy,val_loss,val_accuracy");
 }
 
 TEST_F(ExperimentTest, CallbacksSectionRunsKerasCallbacks) {

@@ -477,8 +477,8 @@ TEST_F(ReportExperimentTest, RunWritesEvaluationAugmentationAndTheReport) {
   const rp::ClassEvaluation& e = *run.evaluation;
   EXPECT_EQ(e.classes, 2);
   EXPECT_EQ(e.test_counts, (std::vector<int64_t>{30, 30}));
-  EXPECT_EQ(e.train_counts[0] + e.train_counts[1], 160);  // validation_split 0.2 of 200
-  EXPECT_EQ(e.validation_counts[0] + e.validation_counts[1], 40);
+  EXPECT_EQ(e.train_counts[0] + e.train_counts[1], 180);  // the default validation_split 0.1 of 200
+  EXPECT_EQ(e.validation_counts[0] + e.validation_counts[1], 20);
   int64_t total = 0, correct = 0;
   for (size_t r = 0; r < 2; ++r)
     for (size_t c = 0; c < 2; ++c) {

@@ -34,7 +34,8 @@ const std::vector<std::string> kDropoutLayers = {"Dropout", "SpatialDropout2D", 
 const std::map<Technique, std::string>& callback_classes() {
   static const std::map<Technique, std::string> classes = {{Technique::early_stopping, "EarlyStopping"},
                                                            {Technique::lr_reduction, "ReduceLROnPlateau"},
-                                                           {Technique::best_checkpoint, "ModelCheckpoint"}};
+                                                           {Technique::best_checkpoint, "ModelCheckpoint"},
+                                                           {Technique::batch_norm_recalibration, "PreciseBatchNorm"}};
   return classes;
 }
 
@@ -57,10 +58,40 @@ void set_model_techniques(json& model, bool dropout, bool l2) {
   }
 }
 
+/// Where a callback technique switched on comes from when the experiment has none: the article's
+/// callbacks, and the default experiment's PreciseBatchNorm (the article has no recalibration).
+json technique_callbacks() {
+  json callbacks = article_experiment()["callbacks"];
+  const json defaults = default_experiment();
+  for (const json& c : defaults.at("callbacks"))
+    if (class_of(c) == "PreciseBatchNorm") callbacks.push_back(c);
+  return callbacks;
+}
+
+/// The learning-rate schedule of the experiment's optimizer config, or null.
+const json* optimizer_schedule(const json& experiment) {
+  const auto compile = experiment.find("compile");
+  if (compile == experiment.end() || !compile->is_object() || !compile->contains("optimizer")) return nullptr;
+  const json& o = compile->at("optimizer");
+  const json& options = o.is_object() && o.contains("config") ? o.at("config") : o;
+  if (!options.is_object() || !options.contains("learning_rate") || !options.at("learning_rate").is_object()) return nullptr;
+  return &options.at("learning_rate");
+}
+
+/// Replaces the optimizer's learning-rate schedule by its initial rate (the LR technique off).
+void drop_schedule(json& experiment) {
+  json& o = experiment["compile"]["optimizer"];
+  json& options = o.contains("config") ? o["config"] : o;
+  const json& schedule = options["learning_rate"];
+  const json& config = schedule.contains("config") ? schedule["config"] : schedule;
+  options["learning_rate"] = config.value("initial_learning_rate", 0.001);
+}
+
 /// The callbacks list with each callback technique's entries kept (or the article's added) when
-/// on and removed when off; other callbacks stay.
-json callbacks_with(const json& callbacks, const std::set<Technique>& on) {
-  const json article = default_experiment()["callbacks"];
+/// on and removed when off; other callbacks stay. `scheduled`: the optimizer follows a learning-rate
+/// schedule, which is then the LR technique (no ReduceLROnPlateau is added).
+json callbacks_with(const json& callbacks, const std::set<Technique>& on, bool scheduled) {
+  const json article = technique_callbacks();
   json out = json::array();
   for (const json& callback : callbacks.is_array() ? callbacks : json::array()) {
     bool keep = true;
@@ -69,7 +100,7 @@ json callbacks_with(const json& callbacks, const std::set<Technique>& on) {
     if (keep) out.push_back(callback);
   }
   for (const auto& [technique, cls] : callback_classes()) {
-    if (!on.contains(technique)) continue;
+    if (!on.contains(technique) || (technique == Technique::lr_reduction && scheduled)) continue;
     const bool present = std::any_of(out.begin(), out.end(), [&](const json& c) { return class_of(c) == cls; });
     if (present) continue;
     for (const json& callback : article)
@@ -149,7 +180,7 @@ const std::vector<Technique>& all_techniques() {
   static const std::vector<Technique> techniques = {Technique::dropout,        Technique::augmentation,
                                                     Technique::l2,             Technique::class_weights,
                                                     Technique::early_stopping, Technique::lr_reduction,
-                                                    Technique::best_checkpoint};
+                                                    Technique::best_checkpoint, Technique::batch_norm_recalibration};
   return techniques;
 }
 
@@ -160,8 +191,9 @@ std::string technique_name(Technique technique) {
     case Technique::l2: return "L2";
     case Technique::class_weights: return "class weights";
     case Technique::early_stopping: return "early stopping";
-    case Technique::lr_reduction: return "LR reduction on plateau";
+    case Technique::lr_reduction: return "LR schedule";
     case Technique::best_checkpoint: return "best checkpoint";
+    case Technique::batch_norm_recalibration: return "BN recalibration";
   }
   return "";
 }
@@ -174,12 +206,17 @@ json with_techniques(const json& experiment, const std::set<Technique>& on) {
   if (!on.contains(Technique::augmentation))
     variant["augmentation"] = nullptr;
   else if (augmentation.is_null() || augmentation.empty())
-    variant["augmentation"] = default_experiment()["augmentation"];
+    variant["augmentation"] = article_experiment()["augmentation"];
   if (!on.contains(Technique::class_weights))
     variant["fit"].erase("class_weight");
   else if (!variant["fit"].contains("class_weight"))
     variant["fit"]["class_weight"] = "balanced";
-  variant["callbacks"] = callbacks_with(variant.value("callbacks", json::array()), on);
+  bool scheduled = optimizer_schedule(variant) != nullptr;
+  if (scheduled && !on.contains(Technique::lr_reduction)) {
+    drop_schedule(variant);
+    scheduled = false;
+  }
+  variant["callbacks"] = callbacks_with(variant.value("callbacks", json::array()), on, scheduled);
   return variant;
 }
 

@@ -22,6 +22,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// The default experiment's budget: its cosine decay spans exactly its epochs of 54,000 training
+// images in batches of 128 (422 steps an epoch).
+constexpr int kDefaultEpochs = 11;
+constexpr int kDefaultDecaySteps = kDefaultEpochs * 422;
+
 const std::vector<std::string> kSections = {"seed",         "threads",   "data",  "model", "compile", "fit",
                                             "augmentation", "callbacks", "search"};
 
@@ -29,6 +34,27 @@ const std::vector<std::string> kSections = {"seed",         "threads",   "data",
 }  // namespace
 
 json default_experiment() {
+  json e = article_experiment();
+  e["data"]["validation_split"] = 0.1;
+  e["compile"]["optimizer"] = {
+      {"class_name", "Adam"},
+      {"learning_rate", {{"class_name", "CosineDecay"}, {"initial_learning_rate", 0.002}, {"decay_steps", kDefaultDecaySteps}}}};
+  e["fit"]["epochs"] = kDefaultEpochs;
+  e["augmentation"] = {{"width_shift_range", 0.1}, {"height_shift_range", 0.1}, {"horizontal_flip", true}};
+  e["callbacks"] = {
+      {{"class_name", "PreciseBatchNorm"}, {"batches", 25}, {"batch_size", 128}},
+      {{"class_name", "EarlyStopping"}, {"monitor", "val_accuracy"}, {"patience", 10}, {"mode", "max"}},
+      {{"class_name", "ModelCheckpoint"},
+       {"filepath", "best.h5"},
+       {"monitor", "val_accuracy"},
+       {"save_best_only", true},
+       {"mode", "max"}},
+      {{"class_name", "CSVLogger"}, {"filename", "log.csv"}},
+      {{"class_name", "TensorBoard"}, {"log_dir", "logs"}}};
+  return e;
+}
+
+json article_experiment() {
   return {
       {"seed", 1},
       {"data", {{"dataset", "fashion_mnist"}, {"validation_split", 0.2}}},
@@ -87,6 +113,9 @@ json load(const std::string& path) {
   json resolved = default_experiment();
   if (file.contains("model")) resolved.erase("model");
   if (file.contains("augmentation")) resolved.erase("augmentation");
+  // So does an optimizer: an SGD given alone must not inherit the default's learning-rate schedule.
+  if (file.contains("compile") && file["compile"].is_object() && file["compile"].contains("optimizer"))
+    resolved["compile"].erase("optimizer");
   if (file.contains("data") && file["data"].contains("validation")) resolved["data"].erase("validation_split");
   return merge(resolved, file);
 }

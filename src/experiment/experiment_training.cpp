@@ -11,6 +11,7 @@
 #include "regula/backend/context.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
 #include "regula/callbacks/precise_batch_norm.hpp"
+#include "regula/optimizers/learning_rate_schedule.hpp"
 #include "regula/config/yaml.hpp"
 #include "regula/error.hpp"
 #include "regula/experiment/experiment.hpp"
@@ -61,6 +62,27 @@ json precise_batch_norm_json(const callbacks::PreciseBatchNorm& precise) {
   if (const auto& c = precise.final_comparison())
     j["final_epoch"] = {{"epoch", c->epoch}, {"recalibrated", logs_json(c->recalibrated)}, {"moving_average", logs_json(c->moving_average)}};
   return j;
+}
+
+/// A learning-rate schedule that reaches its final rate before fit ends leaves the last epochs at
+/// that rate (with the default CosineDecay, 0): said before training, with the decay_steps that
+/// would span the run.
+void warn_if_schedule_ends_early(const Model& model, const FitOptions& fit, int64_t samples, std::FILE* out) {
+  const optimizers::LearningRateSchedulePtr& schedule = model.optimizer().learning_rate_schedule();
+  if (!schedule || !schedule->final_step() || fit.batch_size < 1) return;
+  const int64_t steps_per_epoch =
+      fit.steps_per_epoch > 0 ? fit.steps_per_epoch : (samples + fit.batch_size - 1) / fit.batch_size;
+  const int64_t planned = steps_per_epoch * (fit.epochs - fit.initial_epoch);
+  const int64_t final_step = *schedule->final_step();
+  if (steps_per_epoch < 1 || final_step >= planned) return;
+  std::fprintf(out,
+               "Warning: the learning rate follows %s to its final value %g at step %lld (epoch %lld), but fit runs %d "
+               "epochs of %lld steps: the last %lld epochs train at that rate (a schedule of %lld steps would span "
+               "the run)\n",
+               schedule->class_name().c_str(), (*schedule)(final_step), static_cast<long long>(final_step),
+               static_cast<long long>((final_step + steps_per_epoch - 1) / steps_per_epoch), fit.epochs,
+               static_cast<long long>(steps_per_epoch), static_cast<long long>((planned - final_step) / steps_per_epoch),
+               static_cast<long long>(planned));
 }
 
 /// Whether the generator changes the values of every image (rescale, centering, normalization),
@@ -128,6 +150,7 @@ Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, 
   if (ec) throw IOError(run_dir + ": cannot create the run directory: " + ec.message());
   io::write_file_atomically((dir / "experiment.yaml").string(), config::json_to_yaml(plan.experiment));
 
+  warn_if_schedule_ends_early(*result.model, fit, a.x_train.dim(0), out);
   if (verbose > 0) result.model->summary(out);
   std::fprintf(out, "Training on %lld samples%s%s, %d threads\n", static_cast<long long>(a.x_train.dim(0)),
                a.has_validation ? (", validating on " + std::to_string(a.x_val.dim(0))).c_str() : "",

@@ -14,8 +14,9 @@
 /// | L2                 | the model's kernel / bias / activity regularizers           | none                         |
 /// | class weights      | fit.class_weight, else "balanced"                           | none                         |
 /// | early stopping     | the experiment's EarlyStopping, else (val_accuracy, 10, max) | none                         |
-/// | LR reduction       | the experiment's ReduceLROnPlateau, else the article's      | none                         |
+/// | LR schedule        | the experiment's ReduceLROnPlateau or its optimizer's learning-rate schedule, else the article's ReduceLROnPlateau | neither: a constant rate (a schedule's initial one) |
 /// | best checkpoint    | the experiment's ModelCheckpoint(save_best_only), else the article's best.h5 | none        |
+/// | BN recalibration   | the experiment's PreciseBatchNorm, else the default experiment's | none                    |
 ///
 /// Dropout and L2 apply to `model: seed` / `{builtin: seed}` (its conv_dropout, dense_dropout and
 /// activity_l2) and to layer lists (rates of Dropout, SpatialDropout2D and GaussianDropout layers;
@@ -38,12 +39,21 @@
 
 namespace regula::experiment {
 
-enum class Technique { dropout, augmentation, l2, class_weights, early_stopping, lr_reduction, best_checkpoint };
+enum class Technique {
+  dropout,
+  augmentation,
+  l2,
+  class_weights,
+  early_stopping,
+  lr_reduction,
+  best_checkpoint,
+  batch_norm_recalibration
+};
 
-/// Every technique, in the article's order.
+/// Every technique, in the article's order, then regula's BN recalibration.
 const std::vector<Technique>& all_techniques();
-/// "dropout", "augmentation", "L2", "class weights", "early stopping", "LR reduction on plateau",
-/// "best checkpoint".
+/// "dropout", "augmentation", "L2", "class weights", "early stopping", "LR schedule",
+/// "best checkpoint", "BN recalibration".
 std::string technique_name(Technique technique);
 
 /// The experiment with exactly the techniques in `on` in use (see the file comment).

@@ -31,6 +31,9 @@ class LearningRateSchedule {
   virtual std::string class_name() const = 0;
   /// Keras's config of the schedule (its constructor arguments).
   virtual nlohmann::json get_config() const = 0;
+  /// The step from which the rate stays constant, when there is one (CosineDecay: warmup_steps +
+  /// decay_steps), so that a training longer than the schedule can be pointed out.
+  virtual std::optional<int64_t> final_step() const { return std::nullopt; }
 };
 
 using LearningRateSchedulePtr = std::shared_ptr<const LearningRateSchedule>;
@@ -50,6 +53,7 @@ class CosineDecay final : public LearningRateSchedule {
   double operator()(int64_t step) const override;
   std::string class_name() const override { return "CosineDecay"; }
   nlohmann::json get_config() const override;
+  std::optional<int64_t> final_step() const override { return options_.warmup_steps + options_.decay_steps; }
   const CosineDecayOptions& options() const { return options_; }
 
  private:
