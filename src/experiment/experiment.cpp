@@ -41,16 +41,12 @@ json default_experiment() {
       {"learning_rate", {{"class_name", "CosineDecay"}, {"initial_learning_rate", 0.002}, {"decay_steps", kDefaultDecaySteps}}}};
   e["fit"]["epochs"] = kDefaultEpochs;
   e["augmentation"] = {{"width_shift_range", 0.1}, {"height_shift_range", 0.1}, {"horizontal_flip", true}};
-  e["callbacks"] = {
-      {{"class_name", "PreciseBatchNorm"}, {"batches", 25}, {"batch_size", 128}},
-      {{"class_name", "EarlyStopping"}, {"monitor", "val_accuracy"}, {"patience", 10}, {"mode", "max"}},
-      {{"class_name", "ModelCheckpoint"},
-       {"filepath", "best.h5"},
-       {"monitor", "val_accuracy"},
-       {"save_best_only", true},
-       {"mode", "max"}},
-      {{"class_name", "CSVLogger"}, {"filename", "log.csv"}},
-      {{"class_name", "TensorBoard"}, {"log_dir", "logs"}}};
+  // The article's callbacks without ReduceLROnPlateau (the schedule has the learning rate), after
+  // PreciseBatchNorm, which recalibrates before the validation the others read.
+  json callbacks = json::array({{{"class_name", "PreciseBatchNorm"}, {"batches", 25}, {"batch_size", 128}}});
+  for (const json& c : e["callbacks"])
+    if (c.value("class_name", "") != "ReduceLROnPlateau") callbacks.push_back(c);
+  e["callbacks"] = callbacks;
   return e;
 }
 
