@@ -81,10 +81,15 @@ void PreciseBatchNorm::keep_moving_averages() {
   for (Tensor* t : moving_statistics()) moving_averages_.push_back(t->clone());
 }
 
-void PreciseBatchNorm::restore_moving_averages() {
+void PreciseBatchNorm::set_moving_statistics(const std::vector<Tensor>& values) {
   const std::vector<Tensor*> statistics = moving_statistics();
-  if (moving_averages_.size() != statistics.size()) return;
-  for (size_t i = 0; i < statistics.size(); ++i) std::copy_n(moving_averages_[i].data(), statistics[i]->size(), statistics[i]->data());
+  for (size_t i = 0; i < statistics.size() && i < values.size(); ++i)
+    std::copy_n(values[i].data(), statistics[i]->size(), statistics[i]->data());
+}
+
+void PreciseBatchNorm::restore_moving_averages() {
+  if (moving_averages_.size() != moving_statistics().size()) return;
+  set_moving_statistics(moving_averages_);
   moving_averages_.clear();
 }
 
@@ -136,8 +141,7 @@ void PreciseBatchNorm::on_train_end(Logs&) {
   for (Tensor* t : moving_statistics()) recalibrated.push_back(t->clone());
   restore_moving_averages();
   comparison.moving_average = model().evaluate(compare_x_, compare_y_, {.batch_size = 256, .verbose = 0});
-  const std::vector<Tensor*> statistics = moving_statistics();
-  for (size_t i = 0; i < statistics.size(); ++i) std::copy_n(recalibrated[i].data(), statistics[i]->size(), statistics[i]->data());
+  set_moving_statistics(recalibrated);
   comparison_ = comparison;
 }
 

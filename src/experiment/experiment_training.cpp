@@ -65,8 +65,8 @@ json precise_batch_norm_json(const callbacks::PreciseBatchNorm& precise) {
 }
 
 /// A learning-rate schedule that reaches its final rate before fit ends leaves the last epochs at
-/// that rate (with the default CosineDecay, 0): said before training, with the decay_steps that
-/// would span the run.
+/// that rate (with the default CosineDecay, 0): said before training, with the number of steps a
+/// schedule would need to span the run.
 void warn_if_schedule_ends_early(const Model& model, const FitOptions& fit, int64_t samples, std::FILE* out) {
   const optimizers::LearningRateSchedulePtr& schedule = model.optimizer().learning_rate_schedule();
   if (!schedule || !schedule->final_step() || fit.batch_size < 1) return;

@@ -113,36 +113,33 @@ void refuse_base_options(config::ConfigReader& r, bool weight_decay_is_own = fal
   r.ignore({"name", "ema_momentum"});
 }
 
-/// The learning rate: a number, or a schedule's config (then `value` is its rate at step 0).
-struct LearningRate {
-  double value;
-  LearningRateSchedulePtr schedule;
-};
-
-LearningRate learning_rate(config::ConfigReader& r, double fallback) {
+/// Reads learning_rate into `rate`: a number, or a schedule's config, which is returned (and
+/// `rate` becomes its value at step 0).
+LearningRateSchedulePtr read_learning_rate(config::ConfigReader& r, double& rate) {
   if (const auto v = r.get_json("learning_rate"); v && v->is_object()) {
     LearningRateSchedulePtr schedule = schedule_from_config(*v, r.where() + ": learning_rate");
-    return {(*schedule)(0), schedule};
+    rate = (*schedule)(0);
+    return schedule;
   }
-  return {r.get_double("learning_rate", fallback), nullptr};
+  rate = r.get_double("learning_rate", rate);
+  return nullptr;
 }
 
-/// The optimizer, following the schedule when there is one.
-OptimizerPtr with_schedule(OptimizerPtr optimizer, const LearningRate& rate) {
-  if (rate.schedule) optimizer->set_learning_rate_schedule(rate.schedule);
+/// The optimizer, following `schedule` when there is one.
+OptimizerPtr with_schedule(OptimizerPtr optimizer, LearningRateSchedulePtr schedule) {
+  if (schedule) optimizer->set_learning_rate_schedule(std::move(schedule));
   return optimizer;
 }
 
-/// The Adam family's moment options (Adam, AdamW); returns the learning rate.
+/// The Adam family's moment options (Adam, AdamW); returns the learning-rate schedule, if any.
 template <class Options>
-LearningRate read_moment_options(config::ConfigReader& r, Options& o) {
-  const LearningRate rate = learning_rate(r, o.learning_rate);
-  o.learning_rate = rate.value;
+LearningRateSchedulePtr read_moment_options(config::ConfigReader& r, Options& o) {
+  LearningRateSchedulePtr schedule = read_learning_rate(r, o.learning_rate);
   o.beta_1 = r.get_double("beta_1", o.beta_1);
   o.beta_2 = r.get_double("beta_2", o.beta_2);
   o.epsilon = r.get_double("epsilon", o.epsilon);
   o.amsgrad = r.get_bool("amsgrad", o.amsgrad);
-  return rate;
+  return schedule;
 }
 
 
@@ -154,38 +151,36 @@ const config::Registry<OptimizerPtr>& registry() {
       {{"SGD",
         [](Reader& r) {
           SGDOptions o;
-          const LearningRate rate = learning_rate(r, o.learning_rate);
-          o.learning_rate = rate.value;
+          LearningRateSchedulePtr schedule = read_learning_rate(r, o.learning_rate);
           o.momentum = r.get_double("momentum", o.momentum);
           o.nesterov = r.get_bool("nesterov", o.nesterov);
           refuse_base_options(r);
-          return with_schedule(SGD(o), rate);
+          return with_schedule(SGD(o), std::move(schedule));
         }},
        {"Adam",
         [](Reader& r) {
           AdamOptions o;
-          const LearningRate rate = read_moment_options(r, o);
+          LearningRateSchedulePtr schedule = read_moment_options(r, o);
           refuse_base_options(r);
-          return with_schedule(Adam(o), rate);
+          return with_schedule(Adam(o), std::move(schedule));
         }},
        {"AdamW",
         [](Reader& r) {
           AdamWOptions o;
-          const LearningRate rate = read_moment_options(r, o);
+          LearningRateSchedulePtr schedule = read_moment_options(r, o);
           o.weight_decay = r.get_double("weight_decay", o.weight_decay);
           refuse_base_options(r, /*weight_decay_is_own=*/true);
-          return with_schedule(AdamW(o), rate);
+          return with_schedule(AdamW(o), std::move(schedule));
         }},
        {"RMSprop", [](Reader& r) {
           RMSpropOptions o;
-          const LearningRate rate = learning_rate(r, o.learning_rate);
-          o.learning_rate = rate.value;
+          LearningRateSchedulePtr schedule = read_learning_rate(r, o.learning_rate);
           o.rho = r.get_double("rho", o.rho);
           o.momentum = r.get_double("momentum", o.momentum);
           o.epsilon = r.get_double("epsilon", o.epsilon);
           o.centered = r.get_bool("centered", o.centered);
           refuse_base_options(r);
-          return with_schedule(RMSprop(o), rate);
+          return with_schedule(RMSprop(o), std::move(schedule));
         }}});
   return table;
 }

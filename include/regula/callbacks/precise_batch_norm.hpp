@@ -95,6 +95,7 @@ class PreciseBatchNorm final : public Callback {
 
   std::vector<Tensor*> moving_statistics();
   void keep_moving_averages();
+  void set_moving_statistics(const std::vector<Tensor>& values);
   void restore_moving_averages();
 };
 
