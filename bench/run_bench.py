@@ -9,7 +9,8 @@ build-bench), then, alternating regula and the peer (../shared/peers/pytorch_see
 to the repository root) so that neither always gets the quieter machine:
 
 1. steps: training and inference samples/s on one fixed batch, at --threads and at 1 thread,
-   --rounds times each (medians), with each process's peak RSS;
+   --rounds times each (medians), with each process's peak RSS; the peer in its float32 mode and
+   in its bfloat16 mode (`--precision bfloat16`: torch.autocast on the CPU);
 2. epochs: a full Fashion-MNIST training epoch, regula without and with the article's augmentation
    and the peer without, --epoch-rounds times (medians): epoch time, the augmented / plain ratio,
    and the peak RSS of a whole training run (loading, an epoch, the test-set evaluation);
@@ -154,6 +155,8 @@ def run_steps(args, bench, peer_ok):
             jobs = [(f"regula@{t}", [os.path.join(bench, "regula-bench-seed"), "--threads", str(t)] + common)]
             if peer_ok:
                 jobs.append((f"peer@{t}", [args.python, args.peer, "--threads", str(t)] + common))
+                jobs.append((f"peer_bf16@{t}", [args.python, args.peer, "--threads", str(t), "--precision", "bfloat16"]
+                             + common))
             if args.baseline:
                 jobs.append((f"baseline@{t}", [args.baseline, "--threads", str(t)] + common))
             for name, cmd in alternate(jobs, r):
@@ -169,25 +172,30 @@ def run_steps(args, bench, peer_ok):
 
 
 def steps_table(samples, threads):
+    """regula against the peer's float32 mode and its bfloat16 mode (torch.autocast), same rounds."""
     def m(name, key):
         return median(samples.get(name, {}).get(key, []))
 
-    rows = ["| metric | regula | peer | ratio regula/peer | target |", "| --- | ---: | ---: | ---: | --- |"]
+    rows = ["| metric | regula | peer float32 | ratio regula/peer | target | peer bfloat16 | ratio regula/peer bf16 |",
+            "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
     for t in [threads] + ([1] if threads != 1 else []):
         unit = f"{t} thread{'s' if t > 1 else ''}"
         for key, label, target in (("train", "training samples/s", "train"), ("predict", "inference samples/s", "predict")):
-            a, b = m(f"regula@{t}", key), m(f"peer@{t}", key)
+            a, b, c = m(f"regula@{t}", key), m(f"peer@{t}", key), m(f"peer_bf16@{t}", key)
             rows.append(f"| {label}, {unit} | {fmt(a)} | {fmt(b)} | {fmt(ratio(a, b), 2)} | "
-                        f"{verdict(ratio(a, b), TARGETS[target]) if t == threads else ''} |")
-        a, b = m(f"regula@{t}", "rss"), m(f"peer@{t}", "rss")
-        rows.append(f"| peak RSS MiB (step benchmark), {unit} | {fmt(a)} | {fmt(b)} | {fmt(ratio(a, b), 2)} | |")
+                        f"{verdict(ratio(a, b), TARGETS[target]) if t == threads else ''} | {fmt(c)} | "
+                        f"{fmt(ratio(a, c), 2)} |")
+        a, b, c = m(f"regula@{t}", "rss"), m(f"peer@{t}", "rss"), m(f"peer_bf16@{t}", "rss")
+        rows.append(f"| peak RSS MiB (step benchmark), {unit} | {fmt(a)} | {fmt(b)} | {fmt(ratio(a, b), 2)} | | "
+                    f"{fmt(c)} | {fmt(ratio(a, c), 2)} |")
     if threads != 1:
         for key, label in (("train", "training"), ("predict", "inference")):
             a = ratio(m(f"regula@{threads}", key), m("regula@1", key))
             b = ratio(m(f"peer@{threads}", key), m("peer@1", key))
+            c = ratio(m(f"peer_bf16@{threads}", key), m("peer_bf16@1", key))
             target = verdict(a, TARGETS["scaling"]) if key == "train" else ""
             rows.append(f"| {label} speed-up 1→{threads} threads | {fmt(a, 2)} | {fmt(b, 2)} | {fmt(ratio(a, b), 2)} | "
-                        f"{target} |")
+                        f"{target} | {fmt(c, 2)} | {fmt(ratio(a, c), 2)} |")
     return "\n".join(rows)
 
 
