@@ -156,6 +156,39 @@ model:
   EXPECT_EQ(model->output_shape(), rg::Shape({3}));
 }
 
+TEST_F(ExperimentTest, AugmentationLayersGoInFrontOfTheSeedModel) {
+  // Keras's way: augmentation layers are the model's first layers, active only in training.
+  const auto e = rg::experiment::load(write("e.yaml", R"(
+model:
+  builtin: seed
+  augmentation_layers:
+    - {class_name: RandomFlip, mode: horizontal}
+    - {class_name: RandomTranslation, height_factor: 0.1, width_factor: 0.1}
+)"));
+  auto model = rg::experiment::build_model(e["model"], rg::Shape{28, 28, 1});
+  auto plain = rg::experiment::build_model(nlohmann::json{{"builtin", "seed"}}, rg::Shape{28, 28, 1});
+  EXPECT_EQ(model->count_params(), plain->count_params());
+  std::vector<std::string> classes;
+  for (const auto* layer : model->layers())
+    if (layer->class_name() != "InputLayer") classes.push_back(layer->class_name());
+  ASSERT_GE(classes.size(), 3u);
+  EXPECT_EQ(classes[0], "RandomFlip");
+  EXPECT_EQ(classes[1], "RandomTranslation");
+  EXPECT_EQ(classes[2], "Conv2D");
+  EXPECT_EQ(classes.size(), plain->layers().size() + 2 - (plain->layers()[0]->class_name() == "InputLayer"));
+
+  const auto bad = rg::experiment::load(
+      write("bad.yaml", "model: {builtin: seed, augmentation_layers: [{class_name: RandomFlip, mode: sideways}]}\n"));
+  try {
+    rg::experiment::build_model(bad["model"], rg::Shape{28, 28, 1});
+    FAIL();
+  } catch (const rg::ValueError& err) {
+    const std::string m = err.what();
+    EXPECT_NE(m.find("layers[0]"), std::string::npos) << m;
+    EXPECT_NE(m.find("mode='sideways'"), std::string::npos) << m;
+  }
+}
+
 TEST_F(ExperimentTest, MisspeltLayerOptionIsAnErrorListingTheAllowedOnes) {
   const auto e = rg::experiment::load(write("e.yaml", "model: {layers: [{class_name: Dense, unitz: 3}]}\n"));
   try {

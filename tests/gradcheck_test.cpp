@@ -21,6 +21,12 @@
 #include "regula/layers/gaussian_noise.hpp"
 #include "regula/layers/merge.hpp"
 #include "regula/layers/pooling.hpp"
+#include "regula/layers/random_contrast.hpp"
+#include "regula/layers/random_erasing.hpp"
+#include "regula/layers/random_flip.hpp"
+#include "regula/layers/random_rotation.hpp"
+#include "regula/layers/random_translation.hpp"
+#include "regula/layers/random_zoom.hpp"
 #include "regula/layers/reshape.hpp"
 #include "regula/layers/spatial_dropout2d.hpp"
 #include "regula/losses/loss.hpp"
@@ -86,6 +92,36 @@ std::vector<LayerCase> layer_cases() {
   cases.push_back({"SpatialDropout2D", [] { return rl::SpatialDropout2D(0.4, {.seed = 3}).into_shared(); }, {{3, 2, 3, 4}}});
   cases.push_back({"GaussianNoise", [] { return rl::GaussianNoise(0.5, {.seed = 3}).into_shared(); }, {{3, 5}}});
   cases.push_back({"GaussianDropout", [] { return rl::GaussianDropout(0.4, {.seed = 3}).into_shared(); }, {{3, 5}}});
+  // The augmentation layers are linear in the image for the step's draws (which the check keeps
+  // fixed): flips and warps move and blend values, contrast scales about the mean, erasing
+  // replaces a rectangle. Value ranges are wide so that nothing clips.
+  cases.push_back({"RandomFlip", [] { return rl::RandomFlip("horizontal_and_vertical", {.seed = 3}).into_shared(); },
+                   {{4, 3, 4, 2}}});
+  cases.push_back({"RandomRotation_reflect", [] { return rl::RandomRotation(0.3, {.seed = 3}).into_shared(); },
+                   {{3, 5, 4, 2}}});
+  cases.push_back({"RandomRotation_constant",
+                   [] { return rl::RandomRotation(0.3, {.fill_mode = "constant", .seed = 4}).into_shared(); },
+                   {{3, 5, 5, 1}}});
+  cases.push_back({"RandomTranslation_wrap",
+                   [] { return rl::RandomTranslation(0.3, 0.4, {.fill_mode = "wrap", .seed = 3}).into_shared(); },
+                   {{3, 4, 5, 2}}});
+  cases.push_back({"RandomZoom_nearest_fill",
+                   [] { return rl::RandomZoom(0.4, 0.2, {.fill_mode = "nearest", .seed = 3}).into_shared(); },
+                   {{3, 5, 4, 1}}});
+  cases.push_back({"RandomZoom_nearest_interpolation",
+                   [] { return rl::RandomZoom(0.4, std::nullopt, {.interpolation = "nearest", .seed = 5}).into_shared(); },
+                   {{2, 5, 5, 2}}});
+  cases.push_back({"RandomContrast",
+                   [] { return rl::RandomContrast(rl::AugmentationFactor(0.5, 0.5), {.value_range = {-100, 100}, .seed = 3})
+                            .into_shared(); },
+                   {{3, 3, 4, 2}}});
+  cases.push_back({"RandomErasing",
+                   [] {
+                     return rl::RandomErasing({.factor = rl::AugmentationFactor(1, 1), .fill_value = {0.25},
+                                               .value_range = {-100, 100}, .seed = 3})
+                         .into_shared();
+                   },
+                   {{3, 5, 5, 2}}});
   cases.push_back({"Flatten", [] { return rl::Flatten().into_shared(); }, {{2, 3, 2, 2}}});
   cases.push_back({"Reshape", [] { return rl::Reshape({-1, 3}).into_shared(); }, {{2, 4, 3}}});
   cases.push_back({"Add", [] { return rl::Add().into_shared(); }, {{2, 3, 2}, {2, 3, 2}, {2, 3, 2}}});

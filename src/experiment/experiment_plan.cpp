@@ -16,8 +16,24 @@ namespace {
 
 using nlohmann::json;
 
-/// `{builtin: seed, conv_dropout: …, dense_dropout: …, activity_l2: …}`: the seed model with
-/// its options (models::SeedModelOptions), so that a search can tune them.
+/// Each layer of `list` in Keras's {class_name, config} form for model_from_config, its class
+/// checked (its options are checked when the model is built: making a layer draws its name and
+/// random stream, which belong to the training).
+json checked_layers(const json& list, const std::string& where) {
+  const config::RegistryOptions form{.kind = "layer", .example = "{class_name: Dense, units: 10}"};
+  json layers = json::array();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string here = where + "[" + std::to_string(i) + "]";
+    const config::ClassConfig layer = config::read_class_config(list[i], form, here);
+    config::resolve_class_name(layer.class_name, layers::known_layer_classes(), form, here);
+    layers.push_back({{"class_name", layer.class_name}, {"config", layer.options}});
+  }
+  return layers;
+}
+
+/// `{builtin: seed, conv_dropout: …, dense_dropout: …, activity_l2: …, augmentation_layers: […]}`:
+/// the seed model with its options (models::SeedModelOptions), so that a search can tune them,
+/// and augmentation layers (RandomFlip, RandomTranslation, …) put in front of it.
 ModelRecipe builtin_recipe(const json& section) {
   config::ConfigReader r(section, "experiment: model");
   const std::string name = r.get_string("builtin", "");
@@ -29,6 +45,12 @@ ModelRecipe builtin_recipe(const json& section) {
   o.conv_dropout = r.get_double("conv_dropout", o.conv_dropout);
   o.dense_dropout = r.get_double("dense_dropout", o.dense_dropout);
   o.activity_l2 = r.get_double("activity_l2", o.activity_l2);
+  if (const auto list = r.get_json("augmentation_layers")) {
+    if (!list->is_array())
+      throw ValueError("experiment: model.augmentation_layers must be a list of layers, e.g. "
+                       "[{class_name: RandomFlip, mode: horizontal}], got " + list->dump());
+    recipe.augmentation_layers = checked_layers(*list, "experiment: model.augmentation_layers");
+  }
   r.expect_all_read();
   return recipe;
 }
@@ -46,13 +68,7 @@ ModelRecipe layers_recipe(const json& section) {
   if (r.has("input_shape")) recipe.input_shape = Shape(r.get_ints("input_shape", {}));
   recipe.name = r.get_string("name", recipe.name);
   r.expect_all_read();
-  const config::RegistryOptions form{.kind = "layer", .example = "{class_name: Dense, units: 10}"};
-  for (size_t i = 0; i < layer_list->size(); ++i) {
-    const std::string where = "experiment: model.layers[" + std::to_string(i) + "]";
-    const config::ClassConfig layer = config::read_class_config((*layer_list)[i], form, where);
-    config::resolve_class_name(layer.class_name, layers::known_layer_classes(), form, where);
-    recipe.layers.push_back({{"class_name", layer.class_name}, {"config", layer.options}});
-  }
+  recipe.layers = checked_layers(*layer_list, "experiment: model.layers");
   return recipe;
 }
 
@@ -114,16 +130,25 @@ std::vector<CallbackRecipe> callback_recipes(const json& experiment) {
 
 std::unique_ptr<Model> ModelRecipe::build(const Shape& data_input_shape) const {
   const Shape shape = input_shape.value_or(data_input_shape);
+  json model_layers = layers;
+  std::string model_name = name;
   if (kind == Kind::seed) {
     models::SeedModelOptions options = seed;
     options.input_shape = shape;
-    return models::seed_model(options);
+    std::unique_ptr<Model> model = models::seed_model(options);
+    if (augmentation_layers.empty()) return model;
+    // The seed model's own layers behind the augmentation layers, through its configuration.
+    const json config = model_config(*model);
+    model_name = config.at("config").at("name").get<std::string>();
+    model_layers = augmentation_layers;
+    for (const json& layer : config.at("config").at("layers"))
+      if (layer.at("class_name") != "InputLayer") model_layers.push_back(layer);
   }
   json batch_shape = json::array({nullptr});
   for (const int64_t d : shape.dims()) batch_shape.push_back(d);
-  return model_from_config(
-      {{"class_name", "Sequential"}, {"config", {{"name", name}, {"layers", layers}, {"build_input_shape", batch_shape}}}},
-      "experiment: model");
+  return model_from_config({{"class_name", "Sequential"},
+                            {"config", {{"name", model_name}, {"layers", model_layers}, {"build_input_shape", batch_shape}}}},
+                           "experiment: model");
 }
 
 ModelRecipe model_recipe(const json& section) {

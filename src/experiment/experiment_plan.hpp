@@ -31,12 +31,16 @@ struct ModelRecipe {
   /// Kind::layers: the model's name and its layers, each as {class_name, config} (checked).
   std::string name = "sequential";
   nlohmann::json layers = nlohmann::json::array();
+  /// Kind::seed: layers put in front of the seed model (model.augmentation_layers), each as
+  /// {class_name, config} (checked).
+  nlohmann::json augmentation_layers = nlohmann::json::array();
 
   /// A new, uncompiled model for inputs of `data_input_shape` (unless the section fixed one).
   std::unique_ptr<Model> build(const Shape& data_input_shape) const;
 };
 
-/// Reads the `model` section: 'seed', {builtin: seed, …} or {layers: [...], input_shape, name};
+/// Reads the `model` section: 'seed', {builtin: seed, …, augmentation_layers: [...]} or
+/// {layers: [...], input_shape, name};
 /// every layer configuration is checked here (ValueError naming the layer and key).
 ModelRecipe model_recipe(const nlohmann::json& section);
 

@@ -1,6 +1,9 @@
 #include "regula/layers/layer_factory.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cctype>
+#include <optional>
 #include <functional>
 #include <map>
 
@@ -17,6 +20,12 @@
 #include "regula/layers/gaussian_noise.hpp"
 #include "regula/layers/merge.hpp"
 #include "regula/layers/pooling.hpp"
+#include "regula/layers/random_contrast.hpp"
+#include "regula/layers/random_erasing.hpp"
+#include "regula/layers/random_flip.hpp"
+#include "regula/layers/random_rotation.hpp"
+#include "regula/layers/random_translation.hpp"
+#include "regula/layers/random_zoom.hpp"
 #include "regula/layers/reshape.hpp"
 #include "regula/layers/spatial_dropout2d.hpp"
 
@@ -76,6 +85,59 @@ std::shared_ptr<Layer> pooling(Reader& r) {
   o.name = r.get_string("name", "");
   r.ignore({"data_format"});
   return std::make_shared<Pooling>(pool, o);
+}
+
+// ---- the augmentation layers' options ----
+
+/// A factor option (a number or [lower, upper]); `required` as Keras's positional factors.
+std::optional<AugmentationFactor> factor(Reader& r, const std::string& key, bool required) {
+  const auto v = r.get_json(key);
+  if (!v) {
+    if (required) throw ValueError(r.where() + ": option '" + key + "' is required: a number or [lower, upper]");
+    return std::nullopt;
+  }
+  return AugmentationFactor::from_json(*v, r.where(), key);
+}
+
+/// A [lower, upper] pair of numbers.
+std::array<double, 2> number_pair(Reader& r, const std::string& key, std::array<double, 2> fallback) {
+  const auto v = r.get_json(key);
+  if (!v) return fallback;
+  if (!(v->is_array() && v->size() == 2 && (*v)[0].is_number() && (*v)[1].is_number()))
+    throw ValueError(r.where() + ": option '" + key + "' = " + v->dump() + " must be [lower, upper]");
+  return {(*v)[0].get<double>(), (*v)[1].get<double>()};
+}
+
+/// Keras's data_format: only channels_last (regula's image layout) is built.
+void expect_channels_last(Reader& r) {
+  const std::string format = r.get_string("data_format", "channels_last");
+  if (format != "channels_last")
+    throw ValueError(r.where() + ": data_format='" + format +
+                     "' is not built; regula's images are channels_last (batch, height, width, channels)");
+}
+
+int64_t seed(Reader& r) { return r.get_int("seed", -1); }
+
+AffineAugmentationOptions affine_augmentation_options(Reader& r) {
+  expect_channels_last(r);
+  AffineAugmentationOptions o;
+  o.fill_mode = r.get_string("fill_mode", o.fill_mode);
+  o.interpolation = r.get_string("interpolation", o.interpolation);
+  o.seed = seed(r);
+  o.fill_value = r.get_double("fill_value", o.fill_value);
+  o.name = r.get_string("name", "");
+  return o;
+}
+
+/// RandomErasing's fill_value: null (noise), a number, or one number per channel.
+std::vector<double> fill_values(Reader& r) {
+  const auto v = r.get_json("fill_value");
+  if (!v) return {};
+  if (v->is_number()) return {v->get<double>()};
+  if (v->is_array() && !v->empty() && std::all_of(v->begin(), v->end(), [](const auto& e) { return e.is_number(); }))
+    return v->get<std::vector<double>>();
+  throw ValueError(r.where() + ": option 'fill_value' = " + v->dump() +
+                   " must be null (noise), a number, or a list of one number per channel");
 }
 
 const LayerRegistry& registry() {
@@ -181,6 +243,51 @@ const LayerRegistry& registry() {
          const double rate = r.get_double("rate", -1.0);
          return std::make_shared<GaussianDropout>(rate, GaussianDropoutOptions{.seed = r.get_int("seed", -1),
                                                                                .name = r.get_string("name", "")});
+       }},
+      {"RandomFlip",
+       [](Reader& r) {
+         expect_channels_last(r);
+         const std::string mode = r.get_string("mode", "horizontal_and_vertical");
+         return std::make_shared<RandomFlip>(mode, RandomFlipOptions{.seed = seed(r), .name = r.get_string("name", "")});
+       }},
+      {"RandomRotation",
+       [](Reader& r) {
+         const AugmentationFactor f = *factor(r, "factor", true);
+         return std::make_shared<RandomRotation>(f, affine_augmentation_options(r));
+       }},
+      {"RandomTranslation",
+       [](Reader& r) {
+         const AugmentationFactor height = *factor(r, "height_factor", true);
+         const AugmentationFactor width = *factor(r, "width_factor", true);
+         return std::make_shared<RandomTranslation>(height, width, affine_augmentation_options(r));
+       }},
+      {"RandomZoom",
+       [](Reader& r) {
+         const AugmentationFactor height = *factor(r, "height_factor", true);
+         const std::optional<AugmentationFactor> width = factor(r, "width_factor", false);
+         return std::make_shared<RandomZoom>(height, width, affine_augmentation_options(r));
+       }},
+      {"RandomContrast",
+       [](Reader& r) {
+         expect_channels_last(r);
+         const AugmentationFactor f = *factor(r, "factor", true);
+         RandomContrastOptions o;
+         o.value_range = number_pair(r, "value_range", o.value_range);
+         o.seed = seed(r);
+         o.name = r.get_string("name", "");
+         return std::make_shared<RandomContrast>(f, o);
+       }},
+      {"RandomErasing",
+       [](Reader& r) {
+         expect_channels_last(r);
+         RandomErasingOptions o;
+         o.factor = factor(r, "factor", false).value_or(o.factor);
+         o.scale = factor(r, "scale", false).value_or(o.scale);
+         o.fill_value = fill_values(r);
+         o.value_range = number_pair(r, "value_range", o.value_range);
+         o.seed = seed(r);
+         o.name = r.get_string("name", "");
+         return std::make_shared<RandomErasing>(o);
        }},
       {"Flatten",
        [](Reader& r) {

@@ -10,7 +10,7 @@
 
 #include "regula/error.hpp"
 #include "regula/utils/random.hpp"
-#include "src/preprocessing/affine_warp.hpp"
+#include "regula/imaging/affine_warp.hpp"
 
 namespace regula::preprocessing {
 
@@ -73,7 +73,7 @@ void validate(const ImageDataGeneratorOptions& options) {
       throw ValueError(
           fmt::format("ImageDataGenerator: brightness_range=[{}, {}] must have 0 <= low <= high", low, high));
   }
-  if (!detail::parse_fill_mode(options.fill_mode))
+  if (!imaging::parse_fill_mode(options.fill_mode))
     throw ValueError(
         fmt::format("ImageDataGenerator: fill_mode='{}' is not one of 'nearest', 'constant', 'reflect', "
                     "'wrap'",
@@ -219,13 +219,13 @@ void ImageDataGenerator::apply_transform(const float* source, float* destination
   // Keras's order: affine warp, channel shift, horizontal flip, vertical flip, brightness. The
   // flips only move pixels and the channel shift's clip range is the image-wide min and max, so
   // the flips are folded into the warp's pass without changing the result.
-  const std::optional<detail::AffineMap> map = detail::keras_affine_map(
+  const std::optional<imaging::AffineMap> map = imaging::keras_affine_map(
       parameters.theta, parameters.tx, parameters.ty, parameters.shear, parameters.zx, parameters.zy, height, width);
-  const detail::WarpOptions warp{.fill_mode = *detail::parse_fill_mode(options_.fill_mode),
+  const imaging::WarpOptions warp{.fill_mode = *imaging::parse_fill_mode(options_.fill_mode),
                                  .cval = static_cast<float>(options_.cval),
                                  .flip_horizontal = parameters.flip_horizontal,
                                  .flip_vertical = parameters.flip_vertical};
-  detail::warp_image(source, destination, height, width, channels, map ? &*map : nullptr, warp);
+  imaging::warp_image(source, destination, height, width, channels, map ? &*map : nullptr, warp);
   if (parameters.channel_shift_intensity != 0.0) shift_channels(destination, count, parameters.channel_shift_intensity);
   if (parameters.brightness && *parameters.brightness != 1.0)
     scale_values(destination, count, static_cast<float>(*parameters.brightness));

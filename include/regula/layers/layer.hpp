@@ -180,16 +180,17 @@ class Layer {
   std::optional<uint64_t> random_key_;
 };
 
-/// Implements `into_shared` for a concrete layer type.
-template <class Derived>
-class LayerBase : public Layer {
+/// Implements `into_shared` for a concrete layer type, derived from Layer or from a shared
+/// partial implementation `Base` (itself derived from Layer).
+template <class Derived, class Base = Layer>
+class LayerBase : public Base {
  public:
   std::shared_ptr<Layer> into_shared() && override {
     return std::make_shared<Derived>(std::move(static_cast<Derived&>(*this)));
   }
 
  protected:
-  using Layer::Layer;
+  using Base::Base;
 };
 
 /// Resets the per-class counters behind default names (`dense`, `dense_1`, …); Keras's

@@ -1,14 +1,15 @@
-#include "src/preprocessing/affine_warp.hpp"
+#include "regula/imaging/affine_warp.hpp"
 
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <numbers>
 #include <string>
+#include <type_traits>
 
 #include "regula/error.hpp"
 
-namespace regula::preprocessing::detail {
+namespace regula::imaging {
 namespace {
 
 /// Where one output coordinate samples the input along one axis: the two neighbouring input
@@ -65,15 +66,38 @@ inline AxisSample sample_axis(float coordinate, int32_t n) {
   return sample;
 }
 
+/// Nearest-neighbour sampling: the nearer of the two neighbours with its full weight (ties go
+/// to the second, as rounding half up).
+inline AxisSample snap_to_nearest(AxisSample sample, bool nearest) {
+  sample.first = nearest & (sample.weight >= 0.5f) ? sample.second : sample.first;
+  sample.weight = nearest ? 0.0f : sample.weight;
+  return sample;
+}
+
+/// Where output pixel (r, c) of a warp samples its input: the warped position of the pixel that
+/// lands there after the flips, by `map`, each axis sampled by fill mode and interpolation.
+template <FillMode Mode>
+inline void sample_pixel(const AffineMap& map, const WarpOptions& options, int32_t height, int32_t width, int32_t r,
+                         int32_t c, AxisSample& rows, AxisSample& cols) {
+  const auto warped_r = static_cast<float>(options.flip_vertical ? height - 1 - r : r);
+  const auto warped_c = static_cast<float>(options.flip_horizontal ? width - 1 - c : c);
+  const bool nearest = options.interpolation == Interpolation::nearest;
+  rows = snap_to_nearest(
+      sample_axis<Mode>(map.row_per_row * warped_r + map.row_offset + map.row_per_col * warped_c, height), nearest);
+  cols = snap_to_nearest(
+      sample_axis<Mode>(map.col_per_row * warped_r + map.col_offset + map.col_per_col * warped_c, width), nearest);
+}
+
 /// One output row of a single-channel image.
 template <FillMode Mode>
 void warp_row_single_channel(const float* source, float* out, int32_t height, int32_t width, float row_base,
-                             float col_base, float column_start, float column_step, const AffineMap& map, float cval) {
+                             float col_base, float column_start, float column_step, const AffineMap& map, float cval,
+                             bool nearest) {
 #pragma omp simd
   for (int32_t c = 0; c < width; ++c) {
     const float warped_c = column_start + column_step * static_cast<float>(c);
-    const AxisSample rows = sample_axis<Mode>(row_base + map.row_per_col * warped_c, height);
-    const AxisSample cols = sample_axis<Mode>(col_base + map.col_per_col * warped_c, width);
+    const AxisSample rows = snap_to_nearest(sample_axis<Mode>(row_base + map.row_per_col * warped_c, height), nearest);
+    const AxisSample cols = snap_to_nearest(sample_axis<Mode>(col_base + map.col_per_col * warped_c, width), nearest);
     const float top_left = source[rows.first * width + cols.first];
     const float top_right = source[rows.first * width + cols.second];
     const float bottom_left = source[rows.second * width + cols.first];
@@ -88,12 +112,13 @@ void warp_row_single_channel(const float* source, float* out, int32_t height, in
 /// One output row of a multi-channel image: the channels share the sample positions.
 template <FillMode Mode>
 void warp_row_channels(const float* source, float* out, int32_t height, int32_t width, int32_t channels, float row_base,
-                       float col_base, float column_start, float column_step, const AffineMap& map, float cval) {
+                       float col_base, float column_start, float column_step, const AffineMap& map, float cval,
+                       bool nearest) {
   const int64_t row_stride = static_cast<int64_t>(width) * channels;
   for (int32_t c = 0; c < width; ++c, out += channels) {
     const float warped_c = column_start + column_step * static_cast<float>(c);
-    const AxisSample rows = sample_axis<Mode>(row_base + map.row_per_col * warped_c, height);
-    const AxisSample cols = sample_axis<Mode>(col_base + map.col_per_col * warped_c, width);
+    const AxisSample rows = snap_to_nearest(sample_axis<Mode>(row_base + map.row_per_col * warped_c, height), nearest);
+    const AxisSample cols = snap_to_nearest(sample_axis<Mode>(col_base + map.col_per_col * warped_c, width), nearest);
     if (!(rows.inside && cols.inside)) {
       for (int32_t k = 0; k < channels; ++k) out[k] = cval;
       continue;
@@ -118,6 +143,7 @@ void warp_with_mode(const float* source, float* destination, int32_t height, int
   const float column_start = options.flip_horizontal ? static_cast<float>(width - 1) : 0.0f;
   const float column_step = options.flip_horizontal ? -1.0f : 1.0f;
   const int64_t row_stride = static_cast<int64_t>(width) * channels;
+  const bool nearest = options.interpolation == Interpolation::nearest;
   for (int32_t r = 0; r < height; ++r) {
     // Output row r holds warped row `warped_r` (the vertical flip).
     const auto warped_r = static_cast<float>(options.flip_vertical ? height - 1 - r : r);
@@ -126,10 +152,42 @@ void warp_with_mode(const float* source, float* destination, int32_t height, int
     float* out = destination + r * row_stride;
     if (channels == 1) {
       warp_row_single_channel<Mode>(source, out, height, width, row_base, col_base, column_start, column_step, map,
-                                    options.cval);
+                                    options.cval, nearest);
     } else {
       warp_row_channels<Mode>(source, out, height, width, channels, row_base, col_base, column_start, column_step, map,
-                              options.cval);
+                              options.cval, nearest);
+    }
+  }
+}
+
+/// The transpose of warp_with_mode: every output pixel's gradient goes back to the input pixels
+/// it was interpolated from, with the same weights (points filled with cval get nothing).
+template <FillMode Mode>
+void warp_transpose_with_mode(const float* grad_output, float* grad_input, int32_t height, int32_t width,
+                              int32_t channels, const AffineMap& map, const WarpOptions& options) {
+  std::memset(grad_input, 0, static_cast<size_t>(height) * width * channels * sizeof(float));
+  const int64_t row_stride = static_cast<int64_t>(width) * channels;
+  for (int32_t r = 0; r < height; ++r) {
+    for (int32_t c = 0; c < width; ++c) {
+      AxisSample rows;
+      AxisSample cols;
+      sample_pixel<Mode>(map, options, height, width, r, c, rows, cols);
+      if (!(rows.inside && cols.inside)) continue;
+      const float* g = grad_output + r * row_stride + static_cast<int64_t>(c) * channels;
+      const float w_top_left = (1.0f - rows.weight) * (1.0f - cols.weight);
+      const float w_top_right = (1.0f - rows.weight) * cols.weight;
+      const float w_bottom_left = rows.weight * (1.0f - cols.weight);
+      const float w_bottom_right = rows.weight * cols.weight;
+      float* top_left = grad_input + rows.first * row_stride + cols.first * channels;
+      float* top_right = grad_input + rows.first * row_stride + cols.second * channels;
+      float* bottom_left = grad_input + rows.second * row_stride + cols.first * channels;
+      float* bottom_right = grad_input + rows.second * row_stride + cols.second * channels;
+      for (int32_t k = 0; k < channels; ++k) {
+        top_left[k] += w_top_left * g[k];
+        top_right[k] += w_top_right * g[k];
+        bottom_left[k] += w_bottom_left * g[k];
+        bottom_right[k] += w_bottom_right * g[k];
+      }
     }
   }
 }
@@ -208,33 +266,62 @@ std::optional<AffineMap> keras_affine_map(double theta, double tx, double ty, do
   return map;
 }
 
+namespace {
+
+/// Calls `run` with the fill mode as a compile-time constant.
+template <class Run>
+void with_fill_mode(FillMode mode, const Run& run) {
+  switch (mode) {
+    case FillMode::nearest:
+      run(std::integral_constant<FillMode, FillMode::nearest>{});
+      break;
+    case FillMode::constant:
+      run(std::integral_constant<FillMode, FillMode::constant>{});
+      break;
+    case FillMode::reflect:
+      run(std::integral_constant<FillMode, FillMode::reflect>{});
+      break;
+    case FillMode::wrap:
+      run(std::integral_constant<FillMode, FillMode::wrap>{});
+      break;
+  }
+}
+
+/// Pixel indices are 32-bit in the sampling loops (they vectorize as 32-bit gathers).
+void check_warpable(int64_t height, int64_t width, int64_t channels) {
+  if (height * width * channels > std::numeric_limits<int32_t>::max())
+    throw ValueError("warp_image: an image of " + std::to_string(height) + "x" + std::to_string(width) + "x" +
+                     std::to_string(channels) + " values is too large to warp (at most 2^31 - 1 values)");
+}
+
+}  // namespace
+
 void warp_image(const float* source, float* destination, int64_t height, int64_t width, int64_t channels,
                 const AffineMap* map, const WarpOptions& options) {
   if (map == nullptr) {
     copy_flipped(source, destination, height, width, channels, options);
     return;
   }
-  // Pixel indices are 32-bit in the sampling loops (they vectorize as 32-bit gathers).
-  if (height * width * channels > std::numeric_limits<int32_t>::max())
-    throw ValueError("ImageDataGenerator: an image of " + std::to_string(height) + "x" + std::to_string(width) + "x" +
-                     std::to_string(channels) + " values is too large to warp (at most 2^31 - 1 values)");
-  const auto h = static_cast<int32_t>(height);
-  const auto w = static_cast<int32_t>(width);
-  const auto c = static_cast<int32_t>(channels);
-  switch (options.fill_mode) {
-    case FillMode::nearest:
-      warp_with_mode<FillMode::nearest>(source, destination, h, w, c, *map, options);
-      break;
-    case FillMode::constant:
-      warp_with_mode<FillMode::constant>(source, destination, h, w, c, *map, options);
-      break;
-    case FillMode::reflect:
-      warp_with_mode<FillMode::reflect>(source, destination, h, w, c, *map, options);
-      break;
-    case FillMode::wrap:
-      warp_with_mode<FillMode::wrap>(source, destination, h, w, c, *map, options);
-      break;
-  }
+  check_warpable(height, width, channels);
+  with_fill_mode(options.fill_mode, [&](auto mode) {
+    warp_with_mode<decltype(mode)::value>(source, destination, static_cast<int32_t>(height),
+                                          static_cast<int32_t>(width), static_cast<int32_t>(channels), *map, options);
+  });
 }
 
-}  // namespace regula::preprocessing::detail
+void warp_image_transpose(const float* grad_output, float* grad_input, int64_t height, int64_t width,
+                          int64_t channels, const AffineMap* map, const WarpOptions& options) {
+  if (map == nullptr) {
+    // A copy with flips is its own transpose.
+    copy_flipped(grad_output, grad_input, height, width, channels, options);
+    return;
+  }
+  check_warpable(height, width, channels);
+  with_fill_mode(options.fill_mode, [&](auto mode) {
+    warp_transpose_with_mode<decltype(mode)::value>(grad_output, grad_input, static_cast<int32_t>(height),
+                                                    static_cast<int32_t>(width), static_cast<int32_t>(channels), *map,
+                                                    options);
+  });
+}
+
+}  // namespace regula::imaging

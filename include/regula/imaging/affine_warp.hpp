@@ -1,14 +1,16 @@
 #pragma once
 /// @file
-/// The geometric part of ImageDataGenerator: Keras's affine transform matrix about the image
-/// centre (`apply_affine_transform`, `transform_matrix_offset_center`) and a bilinear warp with
-/// scipy.ndimage.affine_transform's output→input mapping and Keras's four fill modes.
+/// Image geometry on raw float arrays (height, width, channels), shared by ImageDataGenerator and
+/// the augmentation layers: Keras's affine transform matrix about the image centre
+/// (`apply_affine_transform`, `transform_matrix_offset_center`), a bilinear or nearest warp with
+/// scipy.ndimage.affine_transform's output→input mapping and Keras's four fill modes, and the
+/// warp's transpose (its gradient with respect to the input image).
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-namespace regula::preprocessing::detail {
+namespace regula::imaging {
 
 /// Values outside the input image, as Keras's documentation draws them for input abcd:
 /// nearest aaaa|abcd|dddd, constant kkkk|abcd|kkkk (k = cval), reflect dcba|abcd|dcba
@@ -40,19 +42,32 @@ struct AffineMap {
 std::optional<AffineMap> keras_affine_map(double theta, double tx, double ty, double shear, double zx, double zy,
                                           int64_t height, int64_t width);
 
+/// How a warp reads between pixels: "bilinear" (scipy order 1) or "nearest" (the nearer pixel,
+/// ties to the larger index).
+enum class Interpolation { bilinear, nearest };
+
 /// How `warp_image` samples and lays out its output.
 struct WarpOptions {
   FillMode fill_mode = FillMode::nearest;
   float cval = 0.0f;
+  Interpolation interpolation = Interpolation::bilinear;
   /// Reverse the output's columns / rows after the warp (folded into the same pass).
   bool flip_horizontal = false;
   bool flip_vertical = false;
 };
 
 /// Writes to `destination` the (height, width, channels) image `source` warped by `map` with
-/// bilinear interpolation (scipy order 1), then flipped as `options` says; a null `map` only
-/// copies (and flips). Allocates nothing; `destination` must not overlap `source`.
+/// `options.interpolation`, then flipped as `options` says; a null `map` only copies (and flips).
+/// Allocates nothing; `destination` must not overlap `source`. Throws ValueError for an image of
+/// 2³¹ values or more.
 void warp_image(const float* source, float* destination, int64_t height, int64_t width, int64_t channels,
                 const AffineMap* map, const WarpOptions& options);
 
-}  // namespace regula::preprocessing::detail
+/// The transpose of `warp_image` with the same map and options, which is the gradient of the
+/// warp with respect to its input: `grad_input` (overwritten) receives each output pixel's
+/// `grad_output` times the interpolation weight with which that pixel read each input pixel;
+/// pixels filled with cval pass nothing back. Allocates nothing; the two must not overlap.
+void warp_image_transpose(const float* grad_output, float* grad_input, int64_t height, int64_t width,
+                          int64_t channels, const AffineMap* map, const WarpOptions& options);
+
+}  // namespace regula::imaging
