@@ -168,14 +168,14 @@ void report(benchmark::State& state, double flops_per_iteration, int64_t samples
         benchmark::Counter(flops_per_iteration / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bench_gemm(benchmark::State& state, int64_t m, int64_t n, int64_t k) {
+void bench_gemm(benchmark::State& state, int64_t m, int64_t n, int64_t k, rg::backend::ComputeDtype compute) {
   rg::backend::Backend& cpu = rg::backend::get(rg::backend::BackendKind::cpu);
   rg::Rng rng(kSeed);
   rg::Tensor a({m, k}), b({k, n}), c({m, n});
   fill_uniform(a, rng, -1.0, 1.0);
   fill_uniform(b, rng, -1.0, 1.0);
   for (auto _ : state) {
-    cpu.gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+    cpu.gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n, compute);
     benchmark::ClobberMemory();
   }
   state.SetLabel("M=" + std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k));
@@ -209,30 +209,36 @@ void bench_train_step(benchmark::State& state, SeedModelBench& bench) {
   report(state, bench.train_step_flops, kBatch);
 }
 
-/// Takes --threads=N or --threads N out of argv (Google Benchmark refuses flags it does not
-/// know); returns N, or 0 when absent.
-int take_threads_flag(int& argc, char** argv) {
-  int threads = 0;
+/// Takes --NAME=VALUE or --NAME VALUE out of argv (Google Benchmark refuses flags it does not
+/// know); returns VALUE, or "" when absent.
+std::string take_flag(int& argc, char** argv, const std::string& name) {
+  std::string value;
+  const std::string prefix = "--" + name + "=";
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    const char* arg = argv[i];
-    const char* value = nullptr;
-    if (std::strncmp(arg, "--threads=", 10) == 0) {
-      value = arg + 10;
-    } else if (std::strcmp(arg, "--threads") == 0 && i + 1 < argc) {
+    const std::string arg = argv[i];
+    if (arg.rfind(prefix, 0) == 0) {
+      value = arg.substr(prefix.size());
+    } else if (arg == "--" + name && i + 1 < argc) {
       value = argv[++i];
     } else {
       argv[kept++] = argv[i];
-      continue;
-    }
-    threads = std::atoi(value);
-    if (threads <= 0) {
-      std::fprintf(stderr, "regula-bench-layers: --threads wants a positive number, not '%s'\n", value);
-      std::exit(2);
     }
   }
   argc = kept;
   argv[argc] = nullptr;
+  return value;
+}
+
+/// --threads N: a positive number, or 0 when absent.
+int take_threads_flag(int& argc, char** argv) {
+  const std::string value = take_flag(argc, argv, "threads");
+  if (value.empty()) return 0;
+  const int threads = std::atoi(value.c_str());
+  if (threads <= 0) {
+    std::fprintf(stderr, "regula-bench-layers: --threads wants a positive number, not '%s'\n", value.c_str());
+    std::exit(2);
+  }
   return threads;
 }
 
@@ -240,6 +246,8 @@ int take_threads_flag(int& argc, char** argv) {
 
 int main(int argc, char** argv) {
   const int threads_flag = take_threads_flag(argc, argv);
+  // --dtype-policy float32 | mixed_bfloat16: the seed model's layers under that policy.
+  const std::string dtype_policy = take_flag(argc, argv, "dtype-policy");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
@@ -252,11 +260,19 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("regula_threads", std::to_string(rg::num_threads()));
     benchmark::AddCustomContext("batch", std::to_string(kBatch));
 
+    rg::mixed_precision::set_global_policy(dtype_policy.empty() ? "float32" : dtype_policy, {.strict = true});
+    benchmark::AddCustomContext("dtype_policy", rg::mixed_precision::global_policy().name());
     SeedModelBench bench = make_seed_model_bench();
 
-    benchmark::RegisterBenchmark("gemm", bench_gemm, bench.gemm_m, bench.gemm_n, bench.gemm_k)
+    benchmark::RegisterBenchmark("gemm", bench_gemm, bench.gemm_m, bench.gemm_n, bench.gemm_k,
+                                 rg::backend::ComputeDtype::float32)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+    if (rg::backend::cpu_has_bfloat16())
+      benchmark::RegisterBenchmark("gemm_bfloat16", bench_gemm, bench.gemm_m, bench.gemm_n, bench.gemm_k,
+                                   rg::backend::ComputeDtype::bfloat16)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     for (LayerCase& c : bench.cases) {
       const std::string& name = c.layer->name();
       benchmark::RegisterBenchmark((name + "/forward").c_str(), bench_layer_forward, std::ref(c))

@@ -31,6 +31,7 @@ rg::preprocessing::ImageDataGenerator article_augmentation() {
 
 void emit(nlohmann::json line) {
   line["peer"] = "regula";
+  line["precision"] = rg::mixed_precision::global_policy().name();
   std::printf("%s\n", line.dump().c_str());
   std::fflush(stdout);
 }
@@ -55,6 +56,8 @@ int main(int argc, char** argv) {
   app.add_flag("--augment", augment, "with --epochs: train through the article's ImageDataGenerator");
   bool no_fusion = false;
   app.add_flag("--no-fusion", no_fusion, "run BatchNormalization, ReLU and Dropout as separate layers");
+  std::string dtype_policy = "float32";
+  app.add_option("--dtype-policy", dtype_policy, "float32 or mixed_bfloat16 (Keras's mixed precision)");
   app.add_flag("--augment-throughput", augment_throughput,
                "measure the article's augmentation alone on the training images (one thread, images/s)");
   app.add_option("--limit", limit, "with --epochs: first N training samples only (0 = all)")->check(CLI::NonNegativeNumber);
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
   try {
     rg::set_num_threads(threads);
     rg::set_random_seed(seed);
+    rg::mixed_precision::set_global_policy(dtype_policy, {.strict = true});
     auto model = rg::models::seed_model();
     model->set_layer_fusion(!no_fusion);
     model->compile({.optimizer = rg::optimizers::Adam(), .loss = "sparse_categorical_crossentropy", .metrics = {"accuracy"}});

@@ -153,6 +153,9 @@ def run_steps(args, bench, peer_ok):
         log(f"steps: round {r + 1}/{args.rounds}")
         for t in thread_counts:
             jobs = [(f"regula@{t}", [os.path.join(bench, "regula-bench-seed"), "--threads", str(t)] + common)]
+            if cpu_has_bfloat16():
+                jobs.append((f"regula_bf16@{t}", [os.path.join(bench, "regula-bench-seed"), "--threads", str(t),
+                                                  "--dtype-policy", "mixed_bfloat16"] + common))
             if peer_ok:
                 jobs.append((f"peer@{t}", [args.python, args.peer, "--threads", str(t)] + common))
                 jobs.append((f"peer_bf16@{t}", [args.python, args.peer, "--threads", str(t), "--precision", "bfloat16"]
@@ -169,6 +172,33 @@ def run_steps(args, bench, peer_ok):
                 log(f"  {name}: " + ", ".join(f"{l['what']} {l['samples_per_s']:.0f}/s" for l in lines
                                               if "samples_per_s" in l) + f", peak RSS {rss:.0f} MiB")
     return samples
+
+
+def cpu_has_bfloat16():
+    """Whether the CPU multiplies bfloat16 in hardware (regula's mixed_bfloat16 then computes in it)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def bfloat16_table(samples, threads):
+    """regula's mixed_bfloat16 policy against its float32 and against the peer's bfloat16 mode."""
+    def m(name, key):
+        return median(samples.get(name, {}).get(key, []))
+
+    rows = ["| metric | regula mixed_bfloat16 | regula float32 | ratio bf16/float32 | target | peer bfloat16 | "
+            "ratio regula bf16/peer bf16 |", "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for t in [threads] + ([1] if threads != 1 else []):
+        unit = f"{t} thread{'s' if t > 1 else ''}"
+        for key, label in (("train", "training samples/s"), ("predict", "inference samples/s")):
+            a, b, c = m(f"regula_bf16@{t}", key), m(f"regula@{t}", key), m(f"peer_bf16@{t}", key)
+            target = verdict(ratio(a, b), 1.6) if key == "train" and t == threads else ""
+            rows.append(f"| {label}, {unit} | {fmt(a)} | {fmt(b)} | {fmt(ratio(a, b), 2)} | {target} | {fmt(c)} | "
+                        f"{fmt(ratio(a, c), 2)} |")
+    return "\n".join(rows)
 
 
 def steps_table(samples, threads):
@@ -405,6 +435,9 @@ def main():
              f"- peer: {peer_note}", "",
              f"### Steps (one fixed batch of {args.batch}, medians of {args.rounds} rounds)", "",
              steps_table(steps, args.threads), ""]
+    if any(name.startswith("regula_bf16@") for name in steps):
+        parts += [f"### Mixed precision (regula's mixed_bfloat16 policy; same rounds)", "",
+                  bfloat16_table(steps, args.threads), ""]
     if args.baseline:
         parts += [f"### A/B against {args.baseline_label} (same rounds, alternating; medians)", "",
                   baseline_table(steps, args.threads, args.baseline_label), ""]

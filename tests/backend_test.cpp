@@ -195,10 +195,108 @@ TEST(CpuBackend, GemmMatchesReferenceForAllTransposes) {
         const auto b = random_values(b_rows * ldb, rng);
         const auto c0 = random_values(m * ldc, rng);
         auto c_ref = c0, c_cpu = c0;
-        ref.gemm(ta, tb, m, n, k, 1.5f, a.data(), lda, b.data(), ldb, beta, c_ref.data(), ldc);
-        cpu.gemm(ta, tb, m, n, k, 1.5f, a.data(), lda, b.data(), ldb, beta, c_cpu.data(), ldc);
+        ref.gemm(ta, tb, m, n, k, 1.5f, a.data(), lda, b.data(), ldb, beta, c_ref.data(), ldc, rb::ComputeDtype::float32);
+        cpu.gemm(ta, tb, m, n, k, 1.5f, a.data(), lda, b.data(), ldb, beta, c_cpu.data(), ldc, rb::ComputeDtype::float32);
         EXPECT_LT(max_error(c_cpu, c_ref), 1e-5) << "trans_a " << ta << " trans_b " << tb << " beta " << beta;
       }
 }
 
 }  // namespace
+
+namespace {
+
+/// Every output of one convolution geometry under `compute`, from one backend.
+struct ConvOutputs {
+  std::vector<float> dst, grad_src, grad_kernel, grad_bias;
+};
+
+ConvOutputs run_conv(rb::Backend& backend, rb::Conv2DGeometry g, rb::ComputeDtype compute, const std::vector<float>& src,
+                     const std::vector<float>& kernel, const std::vector<float>& bias,
+                     const std::vector<float>& grad_dst) {
+  g.compute = compute;
+  ConvOutputs out{std::vector<float>(grad_dst.size()), std::vector<float>(src.size()),
+                  std::vector<float>(kernel.size()), std::vector<float>(bias.size())};
+  backend.conv2d_forward(g, src.data(), kernel.data(), bias.data(), out.dst.data());
+  backend.conv2d_backward_data(g, grad_dst.data(), kernel.data(), out.grad_src.data());
+  backend.conv2d_backward_weights(g, src.data(), grad_dst.data(), out.grad_kernel.data(), out.grad_bias.data());
+  return out;
+}
+
+}  // namespace
+
+TEST(CpuBackend, Bfloat16ConvolutionsAndGemmsRoundTheirOperands) {
+  // Keras's mixed_bfloat16: the products' operands in bfloat16, sums in float32. The reference
+  // rounds first and sums exactly; the CPU backend runs oneDNN's bfloat16 matmul where the CPU
+  // has the instructions (then it must match the reference as float32 matches it), and float32
+  // elsewhere (then it must equal its float32 result bit for bit).
+  regula::Rng rng(15);
+  rb::Backend& ref = rb::get(rb::BackendKind::reference);
+  rb::Backend& cpu = rb::get(rb::BackendKind::cpu);
+  std::vector<rb::Conv2DGeometry> geometries = {
+      {.batch = 2, .in_h = 28, .in_w = 28, .in_c = 1, .out_h = 28, .out_w = 28, .out_c = 64, .kernel_h = 3,
+       .kernel_w = 3, .pad_top = 1, .pad_left = 1},
+      {.batch = 1, .in_h = 14, .in_w = 14, .in_c = 64, .out_h = 14, .out_w = 14, .out_c = 128, .kernel_h = 3,
+       .kernel_w = 3, .pad_top = 1, .pad_left = 1},
+      {.batch = 3, .in_h = 5, .in_w = 4, .in_c = 7, .out_h = 5, .out_w = 4, .out_c = 6, .kernel_h = 1, .kernel_w = 1}};
+  for (int trial = 0; trial < 4; ++trial) geometries.push_back(random_conv(rng, 3 + trial, 1 + trial % 2, trial % 2 == 0));
+  for (const rb::Conv2DGeometry& g : geometries) {
+    const auto src = random_values(g.batch * g.in_h * g.in_w * g.in_c, rng);
+    const auto kernel = random_values(g.kernel_h * g.kernel_w * g.in_c * g.out_c, rng);
+    const auto bias = random_values(g.out_c, rng);
+    const auto grad_dst = random_values(g.batch * g.out_h * g.out_w * g.out_c, rng);
+    const ConvOutputs exact = run_conv(ref, g, rb::ComputeDtype::float32, src, kernel, bias, grad_dst);
+    const ConvOutputs rounded = run_conv(ref, g, rb::ComputeDtype::bfloat16, src, kernel, bias, grad_dst);
+    // Rounding to 8 significant bits moves the sums by far more than float32 noise...
+    EXPECT_GT(max_error(rounded.dst, exact.dst), 1e-4) << describe(g);
+    // ...and by at most K products each off by 2⁻⁸ of the largest product.
+    const auto largest = [](const std::vector<float>& v) {
+      double m = 0.0;
+      for (float x : v) m = std::max(m, std::abs(static_cast<double>(x)));
+      return m;
+    };
+    const double k = static_cast<double>(g.kernel_h * g.kernel_w * g.in_c);
+    EXPECT_LT(max_error(rounded.dst, exact.dst), std::ldexp(k, -8) * largest(src) * largest(kernel)) << describe(g);
+    // The bias gradient sums grad_dst unrounded.
+    EXPECT_LT(max_error(rounded.grad_bias, exact.grad_bias), 1e-6) << describe(g);
+    const ConvOutputs fast = run_conv(cpu, g, rb::ComputeDtype::bfloat16, src, kernel, bias, grad_dst);
+    if (rb::cpu_has_bfloat16()) {
+      EXPECT_LT(max_error(fast.dst, rounded.dst), 1e-4) << "forward " << describe(g);
+      EXPECT_LT(max_error(fast.grad_src, rounded.grad_src), 1e-4) << "backward data " << describe(g);
+      EXPECT_LT(max_error(fast.grad_kernel, rounded.grad_kernel), 1e-4) << "backward weights " << describe(g);
+      EXPECT_LT(max_error(fast.grad_bias, rounded.grad_bias), 1e-4) << "backward bias " << describe(g);
+    } else {
+      const ConvOutputs fast32 = run_conv(cpu, g, rb::ComputeDtype::float32, src, kernel, bias, grad_dst);
+      EXPECT_EQ(fast.dst, fast32.dst) << describe(g);
+      EXPECT_EQ(fast.grad_src, fast32.grad_src) << describe(g);
+      EXPECT_EQ(fast.grad_kernel, fast32.grad_kernel) << describe(g);
+    }
+  }
+  // The GEMM, every transposition, with strides and beta.
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const int64_t m = 37, n = 19, k = 70;
+      const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+      const auto a = random_values((ta ? k : m) * lda, rng);
+      const auto b = random_values((tb ? n : k) * ldb, rng);
+      const auto c0 = random_values(m * ldc, rng);
+      auto c_ref = c0, c_cpu = c0, c_cpu32 = c0;
+      ref.gemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 1.0f, c_ref.data(), ldc, rb::ComputeDtype::bfloat16);
+      cpu.gemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 1.0f, c_cpu.data(), ldc, rb::ComputeDtype::bfloat16);
+      cpu.gemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 1.0f, c_cpu32.data(), ldc, rb::ComputeDtype::float32);
+      if (rb::cpu_has_bfloat16())
+        EXPECT_LT(max_error(c_cpu, c_ref), 1e-5) << "trans_a " << ta << " trans_b " << tb;
+      else
+        EXPECT_EQ(c_cpu, c_cpu32);
+    }
+}
+
+TEST(ComputeDtype, RoundsToTheNearestBfloat16TiesToEven) {
+  EXPECT_EQ(rb::round_to_bfloat16(1.0f), 1.0f);
+  // 1 + 2⁻⁸ is halfway between 1 and 1 + 2⁻⁷: ties go to the even significand (1).
+  EXPECT_EQ(rb::round_to_bfloat16(1.0f + 0x1.0p-8f), 1.0f);
+  EXPECT_EQ(rb::round_to_bfloat16(1.0f + 0x1.8p-8f), 1.0f + 0x1.0p-7f);
+  EXPECT_EQ(rb::round_to_bfloat16(1.0f + 3 * 0x1.0p-8f), 1.0f + 0x1.0p-6f);  // tie, odd below: up
+  EXPECT_EQ(rb::round_to_bfloat16(-3.0f), -3.0f);
+  EXPECT_TRUE(std::isnan(rb::round_to_bfloat16(std::nanf(""))));
+  EXPECT_EQ(rb::round_to_bfloat16(INFINITY), INFINITY);
+}

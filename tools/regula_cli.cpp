@@ -29,6 +29,7 @@ struct Overrides {
   int64_t batch_size = -1;
   int64_t seed = -1;
   int threads = 0;
+  std::string dtype_policy;
 };
 
 void add_experiment_options(CLI::App& cmd, Overrides& o) {
@@ -39,6 +40,7 @@ void add_experiment_options(CLI::App& cmd, Overrides& o) {
   cmd.add_option("--batch-size", o.batch_size, "override fit.batch_size")->check(CLI::PositiveNumber);
   cmd.add_option("--seed", o.seed, "override seed")->check(CLI::NonNegativeNumber);
   cmd.add_option("--threads", o.threads, "threads (default: REGULA_NUM_THREADS or all cores)")->check(CLI::PositiveNumber);
+  cmd.add_option("--dtype-policy", o.dtype_policy, "override dtype_policy: float32 or mixed_bfloat16 (Keras's mixed precision)");
 }
 
 nlohmann::json resolve(const Overrides& o) {
@@ -48,6 +50,7 @@ nlohmann::json resolve(const Overrides& o) {
   if (o.batch_size > 0) e["fit"]["batch_size"] = o.batch_size;
   if (o.seed >= 0) e["seed"] = o.seed;
   if (o.threads > 0) e["threads"] = o.threads;
+  if (!o.dtype_policy.empty()) e["dtype_policy"] = o.dtype_policy;
   return e;
 }
 

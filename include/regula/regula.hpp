@@ -3,6 +3,7 @@
 /// regula: Keras-style training of neural networks in C++. Include this one header for the whole
 /// public API; `namespace rg = regula;` keeps calls short.
 
+#include "regula/backend/compute_dtype.hpp"
 #include "regula/backend/context.hpp"
 #include "regula/callbacks/csv_logger.hpp"
 #include "regula/callbacks/early_stopping.hpp"
@@ -39,6 +40,7 @@
 #include "regula/layers/conv2d.hpp"
 #include "regula/layers/dense.hpp"
 #include "regula/layers/dropout.hpp"
+#include "regula/layers/dtype_policy.hpp"
 #include "regula/layers/flatten.hpp"
 #include "regula/layers/gaussian_dropout.hpp"
 #include "regula/layers/gaussian_noise.hpp"

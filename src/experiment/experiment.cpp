@@ -27,8 +27,8 @@ using nlohmann::json;
 constexpr int kDefaultEpochs = 11;
 constexpr int kDefaultDecaySteps = kDefaultEpochs * 422;
 
-const std::vector<std::string> kSections = {"seed",         "threads",   "data",  "model", "compile", "fit",
-                                            "augmentation", "callbacks", "search"};
+const std::vector<std::string> kSections = {"seed", "threads",      "dtype_policy", "data",   "model",
+                                            "compile", "fit", "augmentation", "callbacks", "search"};
 
 
 }  // namespace
@@ -118,6 +118,11 @@ json load(const std::string& path) {
 
 std::unique_ptr<Model> summary_model(const json& experiment) {
   set_random_seed(experiment.value("seed", 1));
+  const mixed_precision::DTypePolicy dtype =
+      experiment.contains("dtype_policy") && !experiment["dtype_policy"].is_null()
+          ? mixed_precision::DTypePolicy::from_config(experiment["dtype_policy"], "experiment: dtype_policy")
+          : mixed_precision::DTypePolicy();
+  const mixed_precision::ScopedGlobalPolicy policy(dtype.name());
   return model_recipe(experiment.at("model")).build(Shape{28, 28, 1});
 }
 
@@ -133,6 +138,8 @@ RunResult run(const json& experiment, const RunOptions& options) {
 RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
   set_random_seed(plan.seed);
   if (plan.threads) set_num_threads(*plan.threads);
+  // Layers take the global policy when they are made (Keras's set_global_policy before building).
+  const mixed_precision::ScopedGlobalPolicy policy(plan.dtype_policy.name());
   RunResult result;
   result.run_dir = options.run_dir.empty() ? default_run_dir() : options.run_dir;
   Arrays a = load_arrays(plan.data);

@@ -173,6 +173,8 @@ TrainingPlan plan_training(const json& experiment, int verbose) {
   plan.experiment = experiment;
   plan.seed = experiment.value("seed", uint64_t{1});
   if (experiment.contains("threads")) plan.threads = experiment["threads"].get<int>();
+  if (experiment.contains("dtype_policy") && !experiment["dtype_policy"].is_null())
+    plan.dtype_policy = mixed_precision::DTypePolicy::from_config(experiment["dtype_policy"], "experiment: dtype_policy");
   plan.data = data_spec(experiment.at("data"));
   plan.model = model_recipe(experiment.at("model"));
   plan.compile = compile_recipe(experiment.at("compile"));

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "regula/experiment/callback_factory.hpp"
+#include "regula/layers/dtype_policy.hpp"
 #include "regula/model/model.hpp"
 #include "regula/model/seed_model.hpp"
 #include "regula/optimizers/optimizer.hpp"
@@ -62,6 +63,9 @@ struct TrainingPlan {
   nlohmann::json experiment;
   uint64_t seed = 1;
   std::optional<int> threads;
+  /// `dtype_policy`: Keras's global dtype policy while the model is built ("float32" or
+  /// "mixed_bfloat16", layers/dtype_policy.hpp).
+  mixed_precision::DTypePolicy dtype_policy;
   DataSpec data;
   ModelRecipe model;
   CompileRecipe compile;

@@ -92,8 +92,9 @@ Shape Conv2D::build_impl(const std::vector<Shape>& input_shapes) {
 namespace {
 
 backend::Conv2DGeometry conv_geometry(const Shape& in, int64_t batch, int64_t filters, Size2D kernel, Size2D strides,
-                                      AxisGeometry rows, AxisGeometry cols) {
+                                      AxisGeometry rows, AxisGeometry cols, backend::ComputeDtype compute) {
   backend::Conv2DGeometry g;
+  g.compute = kernel.h * kernel.w * in[2] > kFloat32PatchLimit ? compute : backend::ComputeDtype::float32;
   g.batch = batch;
   g.in_h = in[0];
   g.in_w = in[1];
@@ -114,7 +115,8 @@ backend::Conv2DGeometry conv_geometry(const Shape& in, int64_t batch, int64_t fi
 
 void Conv2D::forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context) {
   const Tensor& x = *inputs[0];
-  const auto g = conv_geometry(input_shapes()[0], x.dim(0), filters_, kernel_size_, options_.strides, rows_, cols_);
+  const auto g = conv_geometry(input_shapes()[0], x.dim(0), filters_, kernel_size_, options_.strides, rows_, cols_,
+                               dtype_policy().kernel_compute());
   const float* bias = options_.use_bias ? weights()[1].value.data() : nullptr;
   backend::current().conv2d_forward(g, x.data(), weights()[0].value.data(), bias, output.data());
   activation_.forward(output, context.training);
@@ -123,7 +125,8 @@ void Conv2D::forward(const std::vector<const Tensor*>& inputs, Tensor& output, c
 void Conv2D::backward(const std::vector<const Tensor*>& inputs, const Tensor& output, const Tensor& grad_output,
                       const std::vector<Tensor*>& grad_inputs) {
   const Tensor& x = *inputs[0];
-  const auto g = conv_geometry(input_shapes()[0], x.dim(0), filters_, kernel_size_, options_.strides, rows_, cols_);
+  const auto g = conv_geometry(input_shapes()[0], x.dim(0), filters_, kernel_size_, options_.strides, rows_, cols_,
+                               dtype_policy().kernel_compute());
   const Tensor& grad = activation_.backward(output, grad_output, grad_output_is_logits());
   backend::Backend& be = backend::current();
   float* grad_bias = options_.use_bias ? weights()[1].gradient.data() : nullptr;

@@ -39,7 +39,7 @@ void Dense::forward(const std::vector<const Tensor*>& inputs, Tensor& output, co
     for (int64_t r = 0; r < rows; ++r) std::copy(b, b + units_, y + r * units_);
   }
   backend::current().gemm(false, false, rows, units_, features, 1.0f, x.data(), features, kernel.data(), units_,
-                          options_.use_bias ? 1.0f : 0.0f, y, units_);
+                          options_.use_bias ? 1.0f : 0.0f, y, units_, dtype_policy().kernel_compute());
   activation_.forward(output, context.training);
 }
 
@@ -52,8 +52,9 @@ void Dense::backward(const std::vector<const Tensor*>& inputs, const Tensor& out
   const Tensor& g = activation_.backward(output, grad_output, grad_output_is_logits());
   backend::Backend& be = backend::current();
   // kernel gradient: xᵀ · g (features × units)
+  const backend::ComputeDtype compute = dtype_policy().kernel_compute();
   be.gemm(true, false, features, units_, rows, 1.0f, x.data(), features, g.data(), units_, 0.0f,
-          kernel.gradient.data(), units_);
+          kernel.gradient.data(), units_, compute);
   if (options_.use_bias) {
     float* gb = weights()[1].gradient.data();
     std::fill(gb, gb + units_, 0.0f);
@@ -62,7 +63,7 @@ void Dense::backward(const std::vector<const Tensor*>& inputs, const Tensor& out
   }
   if (grad_inputs[0] != nullptr)
     be.gemm(false, true, rows, features, units_, 1.0f, g.data(), units_, kernel.value.data(), units_, 0.0f,
-            grad_inputs[0]->data(), features);
+            grad_inputs[0]->data(), features, compute);
 }
 
 nlohmann::json Dense::get_config() const {

@@ -95,7 +95,7 @@ void Layer::forward_with_tail(const std::vector<const Tensor*>&, Tensor&, const 
 }
 
 nlohmann::json Layer::get_config() const {
-  nlohmann::json config = {{"name", name_}, {"trainable", true}, {"dtype", "float32"}};
+  nlohmann::json config = {{"name", name_}, {"trainable", true}, {"dtype", dtype_policy_.get_config()}};
   if (activity_regularizer_) config["activity_regularizer"] = activity_regularizer_->get_config();
   return config;
 }

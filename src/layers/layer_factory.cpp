@@ -314,7 +314,15 @@ const LayerRegistry& registry() {
 std::vector<std::string> known_layer_classes() { return registry().class_names(); }
 
 std::shared_ptr<Layer> layer_from_config(const nlohmann::json& spec, const std::string& where) {
-  return registry().make(spec, where);
+  std::shared_ptr<Layer> layer = registry().make(spec, where);
+  // "dtype": the layer's policy (every layer takes it, so the registry leaves it to here).
+  const config::ClassConfig config = config::read_class_config(spec, {.kind = "layer"}, where);
+  if (config.options.is_object() && config.options.contains("dtype") && !config.options["dtype"].is_null()) {
+    const auto policy = mixed_precision::DTypePolicy::from_config(config.options["dtype"], where + ": dtype");
+    mixed_precision::check_supported(policy);
+    layer->set_dtype_policy(policy);
+  }
+  return layer;
 }
 
 }  // namespace regula::layers

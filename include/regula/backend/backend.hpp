@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "regula/backend/compute_dtype.hpp"
 #include "regula/backend/kernel_arguments.hpp"
 #include "regula/tensor/storage.hpp"
 
@@ -33,6 +34,9 @@ struct Conv2DGeometry {
   int64_t kernel_h = 0, kernel_w = 0;
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_top = 0, pad_left = 0;
+  /// The precision of the products (Conv2D's dtype policy): bfloat16 rounds src (or grad_dst)
+  /// and the kernel to bfloat16 and sums in float32.
+  ComputeDtype compute = ComputeDtype::float32;
 };
 
 /// Geometry of a 2-D pooling over an NHWC batch (channels pooled independently).
@@ -53,10 +57,11 @@ class Backend {
   virtual std::string name() const = 0;
 
   /// C = alpha * op(A) * op(B) + beta * C with op(X) = X or Xᵀ; op(A) is m×k, op(B) is k×n,
-  /// C is m×n; lda/ldb/ldc are the row strides of A, B and C as stored.
+  /// C is m×n; lda/ldb/ldc are the row strides of A, B and C as stored. `compute` bfloat16: A
+  /// and B are rounded to bfloat16 and their products summed in float32 (compute_dtype.hpp).
   virtual void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                    int64_t ldc) = 0;
+                    int64_t ldc, ComputeDtype compute) = 0;
 
   /// dst(N, out_h, out_w, out_c) = conv(src(N, in_h, in_w, in_c), kernel) + bias (bias may be null).
   virtual void conv2d_forward(const Conv2DGeometry& g, const float* src, const float* kernel,

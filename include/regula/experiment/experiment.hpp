@@ -66,7 +66,7 @@ nlohmann::json merge(nlohmann::json base, const nlohmann::json& overrides);
 std::unique_ptr<Model> build_model(const nlohmann::json& model_section, const Shape& input_shape);
 /// The model of a resolved experiment without loading its data (for `regula summary`): seeded with
 /// the experiment's seed and built for the model section's `input_shape`, else Fashion-MNIST's
-/// (28, 28, 1), the default data set's.
+/// (28, 28, 1), the default data set's; its layers under the experiment's dtype_policy.
 std::unique_ptr<Model> summary_model(const nlohmann::json& experiment);
 
 struct RunOptions {

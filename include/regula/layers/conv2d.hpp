@@ -15,6 +15,11 @@
 /// (fan_in = kh·kw·in, fan_out = kh·kw·filters), zero bias. Not supported: data_format other than
 /// channels_last, dilation_rate ≠ 1, groups ≠ 1.
 ///
+/// Under a mixed_bfloat16 dtype policy (layers/dtype_policy.hpp) the convolution's products are
+/// computed in bfloat16, except for patches of at most `kFloat32PatchLimit` (32) values (kh·kw·in_c,
+/// e.g. a 3×3 first layer on grey images), which compute in float32: they run as direct loops,
+/// not as a matrix product, so bfloat16 would only add rounding passes.
+///
 /// This header also holds the 2-D window geometry shared with the pooling layers (`Size2D`,
 /// `Padding`, `window_output_length`).
 
@@ -51,6 +56,9 @@ struct AxisGeometry {
   int64_t pad_before = 0;
 };
 AxisGeometry window_output_length(int64_t in, int64_t window, int64_t stride, Padding padding);
+
+/// Patches (kh·kw·in_c) of at most this many values compute in float32 under every policy.
+inline constexpr int64_t kFloat32PatchLimit = 32;
 
 /// Conv2D options, in Keras's argument order (after `filters` and `kernel_size`).
 struct Conv2DOptions {

@@ -19,6 +19,7 @@
 
 #include "regula/constraints/constraint.hpp"
 #include "regula/distributed/communicator.hpp"
+#include "regula/layers/dtype_policy.hpp"
 #include "regula/layers/elementwise_tail.hpp"
 #include "regula/regularizers/regularizer.hpp"
 #include "regula/tensor/tensor.hpp"
@@ -125,6 +126,10 @@ class Layer {
   /// it decides every draw); nullopt for layers that draw nothing. A TrainingState saves it, so
   /// that a model built again draws what the saved one would have.
   std::optional<uint64_t> random_key() const { return random_key_; }
+  /// The layer's dtype policy (layers/dtype_policy.hpp): the global policy when the layer was
+  /// made, or the configuration's "dtype". Conv2D and Dense compute by it.
+  const mixed_precision::DTypePolicy& dtype_policy() const { return dtype_policy_; }
+  void set_dtype_policy(const mixed_precision::DTypePolicy& policy) { dtype_policy_ = policy; }
   /// Replaces the key; throws StateError for a layer that draws nothing.
   void set_random_key(uint64_t key);
 
@@ -178,6 +183,7 @@ class Layer {
   bool built_ = false;
   bool grad_output_is_logits_ = false;
   std::optional<uint64_t> random_key_;
+  mixed_precision::DTypePolicy dtype_policy_ = mixed_precision::global_policy();
 };
 
 /// Implements `into_shared` for a concrete layer type, derived from Layer or from a shared
