@@ -67,7 +67,7 @@ TEST_F(ExperimentTest, TheArticlesRecipeIsKeptAndAGivenSectionReplacesTheDefault
   EXPECT_EQ(article["callbacks"][1]["class_name"], "ReduceLROnPlateau");
   // The main job's defaults: light augmentation, a cosine decay spanning its epochs, PreciseBatchNorm first.
   const auto defaults = rg::experiment::default_experiment();
-  EXPECT_EQ(defaults["augmentation"], (nlohmann::json{{"width_shift_range", 0.1}, {"height_shift_range", 0.1}, {"horizontal_flip", true}}));
+  EXPECT_EQ(defaults["augmentation"], (nlohmann::json{{"horizontal_flip", true}}));
   EXPECT_EQ(defaults["compile"]["optimizer"]["learning_rate"]["decay_steps"], defaults["fit"]["epochs"].get<int>() * 422);
   EXPECT_EQ(defaults["callbacks"][0]["class_name"], "PreciseBatchNorm");
   // A given optimizer replaces the default's: SGD alone does not inherit its schedule.

@@ -40,7 +40,7 @@ namespace regula::experiment {
 /// The default experiment, the main job (`regula fit` with no file): the seed model on
 /// Fashion-MNIST with 10 % of the training set validating, Adam under a cosine decay from 0.002 to 0
 /// over its 11 epochs of batch 128 (CosineDecay, decay_steps 11 · 422), light augmentation
-/// (width/height_shift_range 0.1, horizontal_flip), seed 1, and the callbacks PreciseBatchNorm(25
+/// (horizontal_flip only), seed 1, and the callbacks PreciseBatchNorm(25
 /// batches of 128), EarlyStopping(val_accuracy, patience 10, max), ModelCheckpoint(best.h5,
 /// val_accuracy, save_best_only, max), CSVLogger(log.csv) and TensorBoard(log_dir logs). How these
 /// settings differ from the article's, and why, is in the README ("The main job").
