@@ -156,6 +156,19 @@ model:
   EXPECT_EQ(model->output_shape(), rg::Shape({3}));
 }
 
+TEST_F(ExperimentTest, SeedModelBatchNormMomentumIsAnOption) {
+  // Keras's BatchNormalization momentum (0.99) unless the experiment names another.
+  const auto momenta = [](const nlohmann::json& section) {
+    std::vector<double> out;
+    auto model = rg::experiment::build_model(section, rg::Shape{28, 28, 1});
+    for (const auto* layer : model->layers())
+      if (layer->class_name() == "BatchNormalization") out.push_back(layer->get_config().at("momentum").get<double>());
+    return out;
+  };
+  EXPECT_EQ(momenta({{"builtin", "seed"}}), std::vector<double>(3, 0.99));
+  EXPECT_EQ(momenta({{"builtin", "seed"}, {"bn_momentum", 0.9}}), std::vector<double>(3, 0.9));
+}
+
 TEST_F(ExperimentTest, AugmentationLayersGoInFrontOfTheSeedModel) {
   // Keras's way: augmentation layers are the model's first layers, active only in training.
   const auto e = rg::experiment::load(write("e.yaml", R"(

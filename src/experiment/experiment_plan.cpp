@@ -31,7 +31,7 @@ json checked_layers(const json& list, const std::string& where) {
   return layers;
 }
 
-/// `{builtin: seed, conv_dropout: …, dense_dropout: …, activity_l2: …, augmentation_layers: […]}`:
+/// `{builtin: seed, conv_dropout: …, dense_dropout: …, activity_l2: …, bn_momentum: …, augmentation_layers: […]}`:
 /// the seed model with its options (models::SeedModelOptions), so that a search can tune them,
 /// and augmentation layers (RandomFlip, RandomTranslation, …) put in front of it.
 ModelRecipe builtin_recipe(const json& section) {
@@ -45,6 +45,7 @@ ModelRecipe builtin_recipe(const json& section) {
   o.conv_dropout = r.get_double("conv_dropout", o.conv_dropout);
   o.dense_dropout = r.get_double("dense_dropout", o.dense_dropout);
   o.activity_l2 = r.get_double("activity_l2", o.activity_l2);
+  o.bn_momentum = r.get_double("bn_momentum", o.bn_momentum);
   if (const auto list = r.get_json("augmentation_layers")) {
     if (!list->is_array())
       throw ValueError("experiment: model.augmentation_layers must be a list of layers, e.g. "

@@ -12,11 +12,11 @@
 namespace regula::models {
 namespace {
 
-layers::SymbolicTensor conv_block(const layers::SymbolicTensor& x, int64_t filters, double dropout) {
+layers::SymbolicTensor conv_block(const layers::SymbolicTensor& x, int64_t filters, const SeedModelOptions& options) {
   auto y = layers::Conv2D(filters, {3, 3}, {.padding = "same"})(x);
-  y = layers::BatchNormalization()(y);
+  y = layers::BatchNormalization({.momentum = options.bn_momentum})(y);
   y = layers::Activation("relu")(y);
-  y = layers::Dropout(dropout)(y);
+  y = layers::Dropout(options.conv_dropout)(y);
   return layers::MaxPooling2D({2, 2})(y);
 }
 
@@ -24,11 +24,11 @@ layers::SymbolicTensor conv_block(const layers::SymbolicTensor& x, int64_t filte
 
 std::unique_ptr<Model> seed_model(const SeedModelOptions& options) {
   auto input = layers::Input(options.input_shape);
-  auto x = conv_block(input, 64, options.conv_dropout);
-  x = conv_block(x, 128, options.conv_dropout);
+  auto x = conv_block(input, 64, options);
+  x = conv_block(x, 128, options);
   x = layers::Flatten()(x);
   x = layers::Dense(256)(x);
-  x = layers::BatchNormalization()(x);
+  x = layers::BatchNormalization({.momentum = options.bn_momentum})(x);
   x = layers::Activation("relu")(x);
   x = layers::Dropout(options.dense_dropout)(x);
   auto output = layers::Dense(options.classes,

@@ -26,6 +26,8 @@ struct SeedModelOptions {
   double dense_dropout = 0.5;
   /// The l2 factor of the output's activity regularizer (0 = none).
   double activity_l2 = 0.001;
+  /// The momentum of the three BatchNormalization layers' moving statistics (Keras's default).
+  double bn_momentum = 0.99;
 };
 
 /// Builds the seed model (not compiled).
