@@ -94,12 +94,23 @@ const double kInf = std::numeric_limits<double>::infinity();
 
 // ---- monitor helper --------------------------------------------------------------------------
 
-TEST(Monitor, AutoModeFollowsTheNameAsKeras) {
-  // Keras: "acc" in the monitor name (or an AUC) is maximized, anything else minimized.
+TEST(Monitor, AutoModeTakesTheDirectionOfTheLossOrTheMetricAsKeras3) {
+  // Keras 3's MonitorCallback: loss → min, a compiled metric → its direction, else a ValueError.
   EXPECT_EQ(cb::resolve_monitor_mode("T", "auto", "val_loss"), cb::MonitorMode::kMin);
+  EXPECT_EQ(cb::resolve_monitor_mode("T", "auto", "loss"), cb::MonitorMode::kMin);
   EXPECT_EQ(cb::resolve_monitor_mode("T", "auto", "val_accuracy"), cb::MonitorMode::kMax);
   EXPECT_EQ(cb::resolve_monitor_mode("T", "auto", "acc"), cb::MonitorMode::kMax);
-  EXPECT_EQ(cb::resolve_monitor_mode("T", "auto", "val_auc"), cb::MonitorMode::kMax);
+  EXPECT_EQ(cb::resolve_monitor_mode("T", "auto", "val_sparse_categorical_accuracy"), cb::MonitorMode::kMax);
+  for (const char* unknown : {"val_lossy", "learning_rate", "my_accuracy_like_thing"}) {
+    try {
+      cb::resolve_monitor_mode("EarlyStopping", "auto", unknown);
+      ADD_FAILURE() << unknown << ": a direction was guessed";
+    } catch (const rg::ValueError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("mode='max'"), std::string::npos) << msg;
+      EXPECT_NE(msg.find(unknown), std::string::npos) << msg;
+    }
+  }
   EXPECT_EQ(cb::resolve_monitor_mode("T", "max", "val_loss"), cb::MonitorMode::kMax);
   EXPECT_EQ(cb::resolve_monitor_mode("T", "min", "accuracy"), cb::MonitorMode::kMin);
   try {
@@ -428,6 +439,25 @@ TEST(ReduceLROnPlateau, MinDeltaAndMaxMode) {
   EXPECT_DOUBLE_EQ(model->optimizer().learning_rate(), 0.5);
 }
 
+TEST(ReduceLROnPlateau, ANegativeMinDeltaCountsAsItsAbsoluteValue) {
+  // Keras 3's MonitorCallback takes abs(min_delta): -0.1 asks for improvements of more than 0.1,
+  // so a flat loss still reduces the rate (with min_delta as given, every epoch would "improve").
+  auto model = small_classifier(2, 0.1);
+  cb::ReduceLROnPlateau rl({.factor = 0.1, .patience = 1, .verbose = 1, .min_delta = -0.1});
+  rl.set_model(model.get());
+  cb::Logs begin;
+  rl.on_train_begin(begin);
+  testing::internal::CaptureStdout();
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    cb::Logs logs = logs_of({{"val_loss", 1.0 - 0.05 * epoch}});  // 0.05 better: less than 0.1
+    rl.on_epoch_end(epoch, logs);
+  }
+  const std::string out = testing::internal::GetCapturedStdout();
+  // The message prints the new rate computed from the float32 rate, as Keras's does.
+  EXPECT_EQ(out, "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.010000000149011612.\n");
+  EXPECT_NEAR(model->optimizer().learning_rate(), 0.01, 1e-9);
+}
+
 TEST(ReduceLROnPlateau, FactorOfOneOrMoreIsAValueError) {
   // reduce_lr_on_plateau.py: "ReduceLROnPlateau does not support a factor >= 1.0".
   try {
@@ -453,11 +483,13 @@ TEST(ReduceLROnPlateau, LearningRateReachesHistoryInFit) {
   ASSERT_TRUE(history.contains("learning_rate"));
   const std::vector<double>& lr = history["learning_rate"];
   ASSERT_EQ(lr.size(), 3u);
-  // patience 0: every non-improving epoch (all after the first) reduces by 0.1.
+  // patience 0: every non-improving epoch (all after the first) reduces by 0.1, from the rate as
+  // the optimizer's float32 variable holds it (Keras's arithmetic).
+  const auto as_float32 = [](double v) { return static_cast<double>(static_cast<float>(v)); };
   EXPECT_DOUBLE_EQ(lr[0], 0.1);
   EXPECT_DOUBLE_EQ(lr[1], 0.1);
-  EXPECT_NEAR(lr[2], 0.01, 1e-12);
-  EXPECT_NEAR(model->optimizer().learning_rate(), 0.001, 1e-12);
+  EXPECT_EQ(lr[2], as_float32(0.1) * 0.1);
+  EXPECT_EQ(model->optimizer().learning_rate(), as_float32(as_float32(0.1) * 0.1) * 0.1);
 }
 
 // ---- TerminateOnNaN --------------------------------------------------------------------------

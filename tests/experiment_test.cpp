@@ -130,7 +130,7 @@ TEST_F(ExperimentTest, DataComesFromNpyCsvOrAnImageFolder) {
   for (const auto& [source, input_shape] : sources) {
     const auto e = rg::experiment::load(write("e.yaml", "data: {dataset: " + source + ", validation_split: 0.0}\n" + common));
     std::FILE* out = std::tmpfile();
-    const auto result = rg::experiment::run(e, {.run_dir = (dir_ / "run").string(), .verbose = 0, .out = out});
+    const auto result = rg::experiment::run(e, {.run_dir = (dir_ / "run").string(), .existing = rg::experiment::ExistingRun::overwrite, .verbose = 0, .out = out});
     std::rewind(out);
     char buf[4096] = {};
     const std::string printed(buf, std::fread(buf, 1, sizeof buf - 1, out));

@@ -64,6 +64,28 @@ TEST(ModelCheckpoint, FormatsFileNamesLikePython) {
   EXPECT_THROW(cb::format_checkpoint_path("m-{epoch.h5", 0, logs), rg::ValueError);
 }
 
+TEST(ModelCheckpoint, AnIntegerSaveFreqSavesEveryNBatchesAsKeras) {
+  // Keras: save_freq=N saves after every N-th training batch, counted across epochs, with the
+  // batch's logs; {batch} is the 1-based batch within its epoch. verbose prints "saving" and then
+  // "finished saving" for each file.
+  const fs::path dir = fresh_dir("batches");
+  auto model = tiny_model();
+  model->compile({.optimizer = rg::optimizers::SGD({.learning_rate = 0.1}), .loss = "sparse_categorical_crossentropy"});
+  const rg::Tensor x({6, 2}, {0, 1, 1, 0, 1, 1, 0, 0, 0.5f, 0.5f, 1, 0.5f});
+  const rg::Tensor y({6}, {0, 1, 1, 0, 0, 1});
+  cb::ModelCheckpoint checkpoint((dir / "m-{epoch}-{batch}.h5").string(), {.verbose = 1, .save_freq = 2});
+  testing::internal::CaptureStdout();
+  model->fit(x, y, {.batch_size = 2, .epochs = 2, .verbose = 0, .callbacks = {&checkpoint}, .shuffle = false});
+  const std::string out = testing::internal::GetCapturedStdout();
+  // 3 batches an epoch: after batches 2, 4 (epoch 2's first) and 6 (its third).
+  EXPECT_EQ(files_in(dir), (std::set<std::string>{"m-1-2.h5", "m-2-1.h5", "m-2-3.h5"}));
+  EXPECT_NE(out.find("Epoch 2: saving model to " + (dir / "m-2-1.h5").string() + "\nEpoch 2: finished saving model to " +
+                     (dir / "m-2-1.h5").string()),
+            std::string::npos)
+      << out;
+  EXPECT_THROW(cb::ModelCheckpoint("m.h5", {.save_freq = 0}), rg::ValueError);
+}
+
 TEST(ModelCheckpoint, ValidatesOptions) {
   EXPECT_THROW(cb::ModelCheckpoint("m.h5", {.save_freq = "batch"}), rg::ValueError);
   EXPECT_THROW(cb::ModelCheckpoint("m.h5", {.mode = "up"}), rg::ValueError);
@@ -88,10 +110,13 @@ TEST(ModelCheckpoint, SaveBestOnlyWritesOnImprovementWithKerasMessages) {
   const std::string p1 = (dir / "best-01.h5").string(), p3 = (dir / "best-03.h5").string(),
                     p5 = (dir / "best-05.h5").string();
   EXPECT_EQ(out, "Epoch 1: val_loss improved from inf to 0.30000, saving model to " + p1 +
+                     "\nEpoch 1: finished saving model to " + p1 +
                      "\nEpoch 2: val_loss did not improve from 0.30000\n"
                      "Epoch 3: val_loss improved from 0.30000 to 0.20000, saving model to " + p3 +
+                     "\nEpoch 3: finished saving model to " + p3 +
                      "\nEpoch 4: val_loss did not improve from 0.20000\n"
-                     "Epoch 5: val_loss improved from 0.20000 to 0.10000, saving model to " + p5 + "\n");
+                     "Epoch 5: val_loss improved from 0.20000 to 0.10000, saving model to " + p5 +
+                     "\nEpoch 5: finished saving model to " + p5 + "\n");
   EXPECT_DOUBLE_EQ(checkpoint.best(), 0.1);
   EXPECT_EQ(rg::saved_epoch(p5), 5);
 }
@@ -123,13 +148,16 @@ TEST(ModelCheckpoint, EveryEpochWithoutSaveBestOnly) {
   }
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_EQ(files_in(dir), (std::set<std::string>{"w-1.weights.h5", "w-2.weights.h5"}));
-  EXPECT_EQ(out, "Epoch 1: saving model to " + (dir / "w-1.weights.h5").string() + "\nEpoch 2: saving model to " +
-                     (dir / "w-2.weights.h5").string() + "\n");
+  const std::string w1 = (dir / "w-1.weights.h5").string(), w2 = (dir / "w-2.weights.h5").string();
+  EXPECT_EQ(out, "Epoch 1: saving model to " + w1 + "\nEpoch 1: finished saving model to " + w1 +
+                     "\nEpoch 2: saving model to " + w2 + "\nEpoch 2: finished saving model to " + w2 + "\n");
   auto other = tiny_model();
   rg::load_weights(*other, (dir / "w-2.weights.h5").string());
 }
 
-TEST(ModelCheckpoint, MissingMonitorWarnsOnceAndSaves) {
+TEST(ModelCheckpoint, MissingMonitorWarnsAndSavesNothing) {
+  // Keras 3's rule: save_best_only cannot tell the best without the monitored value, so it skips
+  // (saving anyway would leave the last epoch's model under the name of the best).
   const fs::path dir = fresh_dir("missing");
   auto model = tiny_model();
   cb::ModelCheckpoint checkpoint((dir / "m-{epoch}.h5").string(), {.save_best_only = true});
@@ -140,8 +168,11 @@ TEST(ModelCheckpoint, MissingMonitorWarnsOnceAndSaves) {
     checkpoint.on_epoch_end(epoch, logs);
   }
   const std::string err = testing::internal::GetCapturedStderr();
-  EXPECT_EQ(err, "UserWarning: Can save best model only with val_loss available.\n");
-  EXPECT_EQ(files_in(dir), (std::set<std::string>{"m-1.h5", "m-2.h5"}));
+  EXPECT_EQ(err,
+            "UserWarning: Can save best model only with val_loss available, skipping save at epoch 0.\n"
+            "UserWarning: Can save best model only with val_loss available, skipping save at epoch 1.\n");
+  EXPECT_EQ(files_in(dir), (std::set<std::string>{}));
+  EXPECT_TRUE(checkpoint.last_saved().empty());
 }
 
 TEST(ModelCheckpoint, OverwritingAFixedNameLeavesNoTemporaryFiles) {

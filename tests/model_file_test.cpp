@@ -2,7 +2,11 @@
 // the errors for bad files, and an independent read of our files with h5py.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cmath>
 #include <cstdio>
@@ -91,6 +95,23 @@ TEST(ModelFile, SeedModelRoundTripPredictsBitwiseEqual) {
   expect_weights_equal(*model, *loaded);
   const rg::Tensor x = random_tensor({3, 28, 28, 1}, 11);
   expect_bitwise_equal(model->predict(x), loaded->predict(x));
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(ModelFile, TheSameModelSavedTwiceGivesTheSameBytes) {
+  // HDF5 stores objects' creation times unless told not to; regula's files leave them out, so a
+  // resumed run's checkpoints can equal the uninterrupted run's byte for byte.
+  auto model = rg::models::seed_model();
+  rg::save_model(*model, tmp("first.h5"));
+  ::sleep(1);  // the times HDF5 would store have a resolution of one second
+  rg::save_model(*model, tmp("second.h5"));
+  const std::string first = file_bytes(tmp("first.h5"));
+  EXPECT_GT(first.size(), 1000u);
+  EXPECT_TRUE(first == file_bytes(tmp("second.h5")));
 }
 
 TEST(ModelFile, SequentialStaysSequential) {
@@ -275,6 +296,45 @@ TEST(ModelFile, WritesAreAtomic) {
     EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
   // A failed write (folder missing) leaves nothing behind.
   EXPECT_THROW(rg::save_model(*model, (dir / "nope" / "m.h5").string()), rg::IOError);
+}
+
+TEST(ModelFile, AFullDiskIsAnIOErrorThatKeepsThePreviousFileAndExitsCleanly) {
+  // The disk fills while a checkpoint is written: a file size limit (RLIMIT_FSIZE) makes writes
+  // past 100 KB fail as ENOSPC would. In a child process, so that the limit and HDF5's library
+  // shutdown at exit are its own: the save must throw IOError, leave the earlier file as it was
+  // and no temporary behind, and the process must then exit normally.
+  auto model = rg::models::seed_model();  // about 6.7 MB of weights
+  const fs::path dir = scratch_dir() / "full";
+  fs::create_directories(dir);
+  const std::string path = (dir / "best.h5").string();
+  auto small = small_functional();
+  rg::save_model(*small, path);
+  const std::string before = file_bytes(path);
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{100 * 1024, 100 * 1024};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    int code = 3;
+    try {
+      rg::save_model(*model, path);
+      code = 2;  // the write should have failed
+    } catch (const rg::IOError& e) {
+      code = std::string(e.what()).find(path) != std::string::npos ? 0 : 4;
+    } catch (...) {
+      code = 5;
+    }
+    std::exit(code);  // runs HDF5's shutdown (atexit), as the CLI's exit does
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no error; 3: none reached; 4: the message lacks the path; 5: another error";
+  EXPECT_TRUE(file_bytes(path) == before);
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().string().find(".tmp-"), std::string::npos) << entry.path();
 }
 
 // h5py reads our file independently: layer names, weight names, shapes and sums must match.

@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
     fs::create_directories(run_dir);
     const fs::path file = run_dir.parent_path() / ("sample-" + variant + ".yaml");
     std::ofstream(file) << yaml;
-    rg::experiment::run(rg::experiment::load(file.string()), {.run_dir = run_dir.string(), .verbose = 0});
+    rg::experiment::run(rg::experiment::load(file.string()),
+                        {.run_dir = run_dir.string(), .existing = rg::experiment::ExistingRun::overwrite, .verbose = 0});
     return 0;
   } catch (const rg::Error& e) {
     std::fprintf(stderr, "regula_report_sample: error: %s\n", e.what());

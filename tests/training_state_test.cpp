@@ -7,51 +7,26 @@
 #include <fstream>
 
 #include "regula/regula.hpp"
+#include "resume_fixture.hpp"
 #include "regula/training/training_state.hpp"
 
 namespace rg = regula;
 namespace fs = std::filesystem;
+using rg::testing_support::ImageData;
+using rg::testing_support::same_bits;
+using rg::testing_support::small_images;
+using rg::testing_support::stateful_model;
 
 namespace {
 
 constexpr int kEpochs = 3;
 constexpr int64_t kBatches = 4;
 
-struct Data {
-  rg::Tensor x, y;
-};
-
-Data make_images(int64_t n) {
-  rg::Rng rng(11);
-  Data d{rg::Tensor({n, 8, 8, 1}), rg::Tensor({n})};
-  for (int64_t i = 0; i < d.x.size(); ++i) d.x[i] = static_cast<float>(rng.uniform());
-  for (int64_t i = 0; i < n; ++i) d.y[i] = static_cast<float>(i % 3);
-  return d;
-}
-
-/// Conv → BatchNormalization → ReLU → Dropout → Dense softmax under Adam: weights, moving
-/// statistics, optimizer slots and dropout draws all carry state from step to step.
-std::unique_ptr<rg::Model> make_model(uint64_t seed) {
-  rg::set_random_seed(seed);
-  rg::layers::reset_layer_names();
-  auto input = rg::layers::Input({8, 8, 1});
-  auto x = rg::layers::Conv2D(4, {3, 3}, {.padding = "same"})(input);
-  x = rg::layers::BatchNormalization()(x);
-  x = rg::layers::Activation("relu")(x);
-  x = rg::layers::Dropout(0.3)(x);
-  x = rg::layers::Flatten()(x);
-  auto out = rg::layers::Dense(3, {.activation = "softmax"})(x);
-  auto model = std::make_unique<rg::Model>(input, out);
-  model->compile({.optimizer = rg::optimizers::Adam({.learning_rate = 0.01}), .loss = "sparse_categorical_crossentropy",
-                  .metrics = {"accuracy"}});
-  return model;
-}
-
 /// A training run driven step by step, as fit drives it: augmented, shuffled batches; callbacks
 /// that keep counters and best values; the epoch's running loss mean.
 struct SteppedRun {
-  explicit SteppedRun(uint64_t model_seed, const Data& data)
-      : model(make_model(model_seed)),
+  explicit SteppedRun(uint64_t model_seed, const ImageData& data)
+      : model(stateful_model(model_seed)),
         datagen({.rotation_range = 15, .width_shift_range = 0.1, .horizontal_flip = true}),
         source(datagen.flow(data.x, data.y, {.batch_size = 16, .seed = 99})),
         early_stopping({.monitor = "loss", .patience = 10, .restore_best_weights = true}),
@@ -111,15 +86,6 @@ struct SteppedRun {
   int64_t loss_count = 0;
 };
 
-bool same_bits(const std::vector<rg::Tensor>& a, const std::vector<rg::Tensor>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t w = 0; w < a.size(); ++w) {
-    if (a[w].shape() != b[w].shape()) return false;
-    if (std::memcmp(a[w].data(), b[w].data(), static_cast<size_t>(a[w].size()) * sizeof(float)) != 0) return false;
-  }
-  return true;
-}
-
 class TrainingStateFile : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -134,7 +100,7 @@ class TrainingStateFile : public ::testing::Test {
 }  // namespace
 
 TEST_F(TrainingStateFile, ResumingFromTheFileContinuesBitForBit) {
-  const Data data = make_images(64);
+  const ImageData data = small_images(64);
   SteppedRun uninterrupted(1, data);
   uninterrupted.train(0, 0, std::make_pair(1, int64_t{2}));
   rg::training::save_training_state(uninterrupted.capture(1, 2), path("state.h5"));
@@ -169,7 +135,7 @@ TEST_F(TrainingStateFile, ResumingFromTheFileContinuesBitForBit) {
 
 TEST_F(TrainingStateFile, WithoutTheDataStreamTheRunDiverges) {
   // The negative control: the same restore without the source's position trains on other batches.
-  const Data data = make_images(64);
+  const ImageData data = small_images(64);
   SteppedRun uninterrupted(1, data);
   uninterrupted.train(0, 0, std::make_pair(1, int64_t{2}));
   const rg::training::TrainingState state = uninterrupted.capture(1, 2);
@@ -181,7 +147,7 @@ TEST_F(TrainingStateFile, WithoutTheDataStreamTheRunDiverges) {
 }
 
 TEST_F(TrainingStateFile, AStateThatDoesNotFitIsRefusedAndChangesNothing) {
-  const Data data = make_images(32);
+  const ImageData data = small_images(32);
   SteppedRun run(1, data);
   run.train(0, 0, std::make_pair(0, int64_t{1}));
   rg::training::TrainingState state = run.capture(0, 1);
@@ -216,7 +182,7 @@ TEST_F(TrainingStateFile, FilesThatAreNotATrainingStateAreClearErrors) {
   EXPECT_THROW(rg::training::load_training_state(path("missing.h5")), rg::IOError);
   { std::ofstream(path("text.h5")) << "not hdf5"; }
   EXPECT_THROW(rg::training::load_training_state(path("text.h5")), rg::IOError);
-  auto model = make_model(1);
+  auto model = stateful_model(1);
   rg::save_model(*model, path("model.h5"));
   try {
     rg::training::load_training_state(path("model.h5"));

@@ -1,6 +1,7 @@
 // The `regula` command: a thin layer over the library's experiment runner.
 //
-//   regula fit [experiment.yaml] [--epochs N] [--limit N] [--batch-size B] [--run-dir DIR] ...
+//   regula fit [experiment.yaml] [--epochs N] [--limit N] [--batch-size B] [--run-dir DIR] [--overwrite] ...
+//   regula fit --resume RUN_DIR   (continues an interrupted run from its backup)
 //   regula summary [experiment.yaml]
 //   regula augment-preview [experiment.yaml] [--out preview.png] [--samples N] [--variants K]
 //   regula search experiment.yaml [--jobs N] [--max-trials N] [--run-dir DIR] [--overwrite] ...
@@ -15,6 +16,7 @@
 #include "regula/experiment/ablation.hpp"
 #include "regula/experiment/experiment.hpp"
 #include "regula/experiment/experiment_search.hpp"
+#include "regula/experiment/worker_processes.hpp"
 #include "regula/regula.hpp"
 #include "regula/report/html_report.hpp"
 
@@ -39,7 +41,8 @@ void add_experiment_options(CLI::App& cmd, Overrides& o) {
   cmd.add_option("--limit", o.limit, "override data.limit (first N training samples; 0 = all)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--batch-size", o.batch_size, "override fit.batch_size")->check(CLI::PositiveNumber);
   cmd.add_option("--seed", o.seed, "override seed")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--threads", o.threads, "threads (default: REGULA_NUM_THREADS or all cores)")->check(CLI::PositiveNumber);
+  cmd.add_option("--threads", o.threads, "threads (default: REGULA_NUM_THREADS or all cores)")
+      ->check(CLI::Range(1, rg::backend::kMaxThreads));
   cmd.add_option("--dtype-policy", o.dtype_policy, "override dtype_policy: float32 or mixed_bfloat16 (Keras's mixed precision)");
 }
 
@@ -65,7 +68,13 @@ int main(int argc, char** argv) {
 
   CLI::App* fit = app.add_subcommand("fit", "train a model as an experiment file describes (default: the seed model on Fashion-MNIST)");
   add_experiment_options(*fit, fit_overrides);
-  fit->add_option("--run-dir", run_dir, "run directory (default: runs/<date-time>)");
+  fit->add_option("--run-dir", run_dir, "run directory (default: runs/<date-time>); one that holds a run is refused");
+  std::string resume_dir;
+  bool overwrite = false;
+  fit->add_option("--resume", resume_dir,
+                  "continue the interrupted run in this run directory from its backup (BackupAndRestore), with the "
+                  "experiment it was started with");
+  fit->add_flag("--overwrite", overwrite, "start afresh in a run directory that holds a run (removes that run)");
   fit->add_option("--verbose", verbose, "progress: 0 silent, 1 bar (one line per epoch when not a terminal), 2 one line per epoch")
       ->check(CLI::Range(0, 2));
 
@@ -121,9 +130,28 @@ int main(int argc, char** argv) {
   report->add_option("--out", report_out, "HTML file to write (default: RUN_DIR/report.html, or comparison.html for several)");
 
   CLI11_PARSE(app, argc, argv);
+  // SIGINT and SIGTERM end a run cleanly: fit backs up and stops, search and ablate stop their
+  // workers; a worker dies with its driver.
+  rg::stop_on_signals();
+  rg::experiment::die_with_driver();
   try {
-    if (fit->parsed()) {
-      rg::experiment::run(resolve(fit_overrides), {.run_dir = run_dir, .verbose = verbose});
+    if (fit->parsed() && !resume_dir.empty()) {
+      const Overrides none;
+      const bool overridden = !fit_overrides.experiment_file.empty() || fit_overrides.epochs != none.epochs ||
+                              fit_overrides.limit != none.limit || fit_overrides.batch_size != none.batch_size ||
+                              fit_overrides.seed != none.seed || fit_overrides.threads != none.threads ||
+                              !fit_overrides.dtype_policy.empty() || !run_dir.empty() || overwrite;
+      if (overridden)
+        throw rg::ValueError("fit --resume " + resume_dir +
+                             ": takes no experiment file, overrides, --run-dir or --overwrite: the run goes on with the "
+                             "experiment it was started with (" + resume_dir + "/experiment.yaml)");
+      rg::experiment::run(rg::experiment::load_run_experiment(resume_dir),
+                          {.run_dir = resume_dir, .existing = rg::experiment::ExistingRun::resume, .verbose = verbose});
+    } else if (fit->parsed()) {
+      rg::experiment::run(resolve(fit_overrides),
+                          {.run_dir = run_dir,
+                           .existing = overwrite ? rg::experiment::ExistingRun::overwrite : rg::experiment::ExistingRun::refuse,
+                           .verbose = verbose});
     } else if (summary->parsed()) {
       rg::experiment::summary_model(resolve(summary_overrides))->summary();
     } else if (search->parsed()) {
@@ -134,7 +162,7 @@ int main(int argc, char** argv) {
       return result.results.best() ? 0 : 1;
     } else if (ablate->parsed()) {
       const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-      ablate_options.worker_command = {self, "fit", "--verbose", "2"};
+      ablate_options.worker_command = {self, "fit", "--verbose", "2", "--overwrite"};
       const auto result = rg::experiment::ablate(resolve(ablate_overrides), ablate_options);
       for (const auto& row : result.rows)
         if (!row.error.empty()) return 1;
@@ -153,6 +181,9 @@ int main(int argc, char** argv) {
                   static_cast<long long>(preview_samples), static_cast<long long>(preview_options.variants));
     }
     return 0;
+  } catch (const rg::Interrupted& e) {
+    std::fprintf(stderr, "regula: %s\n", e.what());
+    return 128 + (rg::stop_signal() != 0 ? rg::stop_signal() : 15);  // a shell's code for the signal
   } catch (const rg::Error& e) {
     std::fprintf(stderr, "regula: error: %s\n", e.what());
     return 1;

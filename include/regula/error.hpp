@@ -39,6 +39,13 @@ class StateError : public Error {
   using Error::Error;
 };
 
+/// The work was stopped on request (SIGINT, SIGTERM: utils/stop_request.hpp); the message says
+/// where, and what was backed up.
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Training produced a non-finite loss.
 class NumericalError : public Error {
  public:

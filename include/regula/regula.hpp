@@ -5,6 +5,7 @@
 
 #include "regula/backend/compute_dtype.hpp"
 #include "regula/backend/context.hpp"
+#include "regula/callbacks/backup_and_restore.hpp"
 #include "regula/callbacks/csv_logger.hpp"
 #include "regula/callbacks/early_stopping.hpp"
 #include "regula/callbacks/lambda_callback.hpp"
@@ -59,6 +60,7 @@
 #include "regula/losses/loss.hpp"
 #include "regula/metrics/metric.hpp"
 #include "regula/model/callback.hpp"
+#include "regula/model/fit_backups.hpp"
 #include "regula/model/history.hpp"
 #include "regula/model/logs.hpp"
 #include "regula/model/model.hpp"
@@ -95,4 +97,5 @@
 #include "regula/tuning/space.hpp"
 #include "regula/utils/class_weight.hpp"
 #include "regula/utils/random.hpp"
+#include "regula/utils/stop_request.hpp"
 #include "regula/utils/to_categorical.hpp"

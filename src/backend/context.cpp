@@ -19,8 +19,9 @@ int initial_threads() {
   if (const char* env = std::getenv("REGULA_NUM_THREADS"); env != nullptr && *env != '\0') {
     char* end = nullptr;
     const long n = std::strtol(env, &end, 10);
-    if (*end != '\0' || n < 1 || n > 1024)
-      throw ValueError(std::string("REGULA_NUM_THREADS='") + env + "' is not a thread count: use an integer from 1 to 1024");
+    if (*end != '\0' || n < 1 || n > kMaxThreads)
+      throw ValueError(std::string("REGULA_NUM_THREADS='") + env + "' is not a thread count: use an integer from 1 to " +
+                       std::to_string(kMaxThreads));
     return static_cast<int>(n);
   }
   return omp_get_num_procs();
@@ -55,7 +56,9 @@ void Context::use(BackendKind kind) {
 int Context::num_threads() const { return thread_count(); }
 
 void Context::set_num_threads(int threads) {
-  if (threads < 1) throw ValueError("set_num_threads: threads=" + std::to_string(threads) + " must be at least 1");
+  if (threads < 1 || threads > kMaxThreads)
+    throw ValueError("threads=" + std::to_string(threads) + " is not allowed; allowed: 1 to " + std::to_string(kMaxThreads) +
+                     " (this machine has " + std::to_string(omp_get_num_procs()) + " cores)");
   thread_count() = threads;
   omp_set_num_threads(threads);
 }

@@ -82,4 +82,40 @@ void CSVLogger::on_epoch_end(int epoch, Logs& logs) {
 
 void CSVLogger::on_train_end(Logs&) { close(); }
 
+SavedState CSVLogger::state() const {
+  SavedState s;
+  std::string content;
+  if (file_ != nullptr) {
+    std::FILE* in = std::fopen(filename_.c_str(), "rb");
+    if (in == nullptr) throw IOError("CSVLogger: cannot read back '" + filename_ + "': " + std::strerror(errno));
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, in)) > 0;) content.append(buffer, n);
+    std::fclose(in);
+  }
+  s.texts["content"] = content;
+  std::string keys;
+  for (const std::string& key : keys_) keys += key + "\n";
+  s.texts["keys"] = keys;
+  s.numbers["has_keys"] = has_keys_ ? 1.0 : 0.0;
+  s.numbers["append_header"] = append_header_ ? 1.0 : 0.0;
+  return s;
+}
+
+void CSVLogger::set_state(const SavedState& s) {
+  constexpr const char* kOwner = "CSVLogger::set_state";
+  const std::string& content = s.text(kOwner, "content");
+  const std::string& keys = s.text(kOwner, "keys");
+  const bool has_keys = s.number(kOwner, "has_keys") != 0.0;
+  const bool append_header = s.number(kOwner, "append_header") != 0.0;
+  close();
+  file_ = std::fopen(filename_.c_str(), "wb");
+  if (file_ == nullptr || std::fwrite(content.data(), 1, content.size(), file_) != content.size() || std::fflush(file_) != 0)
+    throw IOError("CSVLogger: cannot write '" + filename_ + "' again as it was at the backup: " + std::strerror(errno));
+  keys_.clear();
+  for (size_t begin = 0, end; (end = keys.find('\n', begin)) != std::string::npos; begin = end + 1)
+    keys_.push_back(keys.substr(begin, end - begin));
+  has_keys_ = has_keys;
+  append_header_ = append_header;
+}
+
 }  // namespace regula::callbacks

@@ -55,7 +55,7 @@ std::string format_value(const std::string& key, const std::string& spec, bool i
 
 }  // namespace
 
-std::string format_checkpoint_path(const std::string& pattern, int epoch, const Logs& logs) {
+std::string format_checkpoint_path(const std::string& pattern, int epoch, const Logs& logs, int64_t batch) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
@@ -82,10 +82,12 @@ std::string format_checkpoint_path(const std::string& pattern, int epoch, const 
     const std::string spec = colon == std::string::npos ? "" : field.substr(colon + 1);
     if (key == "epoch") {
       out += format_value(key, spec, true, epoch + 1, pattern);
+    } else if (key == "batch" && batch >= 0 && !logs.get("batch")) {
+      out += format_value(key, spec, true, static_cast<double>(batch + 1), pattern);
     } else if (std::optional<double> v = logs.get(key)) {
       out += format_value(key, spec, false, *v, pattern);
     } else {
-      std::string names = "epoch";
+      std::string names = batch >= 0 ? "epoch, batch" : "epoch";
       for (const auto& entry : logs) names += ", " + entry.first;
       throw ValueError("ModelCheckpoint: filepath '" + pattern + "' names '" + key +
                        "', which is not available; available: " + names);
@@ -100,8 +102,7 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions op
       options_(std::move(options)),
       monitor_("ModelCheckpoint", "ModelCheckpoint", options_.monitor, options_.mode) {
   if (filepath_.empty()) throw ValueError("ModelCheckpoint: filepath must not be empty");
-  if (options_.save_freq != "epoch")
-    throw ValueError("ModelCheckpoint: save_freq='" + options_.save_freq + "' is not supported; allowed: 'epoch'");
+  options_.save_freq.check("ModelCheckpoint");
   if (options_.save_weights_only) {
     if (!ends_with(filepath_, ".weights.h5"))
       throw ValueError("ModelCheckpoint: with save_weights_only=true the filepath must end in .weights.h5, got '" +
@@ -115,18 +116,32 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions op
   best_ = options_.initial_value_threshold.value_or(monitor_.worst());
 }
 
+void ModelCheckpoint::on_epoch_begin(int epoch, Logs&) { current_epoch_ = epoch; }
+
+void ModelCheckpoint::on_train_batch_end(int64_t batch, Logs& logs) {
+  if (options_.save_freq.per_epoch() || ++batches_since_save_ < options_.save_freq.batches) return;
+  batches_since_save_ = 0;
+  save(current_epoch_, batch, logs);
+}
+
 void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
-  const std::string path = format_checkpoint_path(filepath_, epoch, logs);
+  if (options_.save_freq.per_epoch()) save(epoch, -1, logs);
+}
+
+void ModelCheckpoint::save(int epoch, int64_t batch, const Logs& logs) {
+  const std::string path = format_checkpoint_path(filepath_, epoch, logs, batch);
   if (options_.save_best_only) {
     const std::optional<double> current = logs.get(options_.monitor);
     if (!current) {
-      // Keras warns through warnings.warn (shown once) and saves anyway.
-      if (!warned_) {
-        std::fprintf(stderr, "UserWarning: Can save best model only with %s available.\n", options_.monitor.c_str());
-        std::fflush(stderr);
-        warned_ = true;
-      }
-    } else if (monitor_.is_improvement(*current, best_, 0.0)) {
+      // Keras 3 (model_checkpoint.py since it checks the monitor before saving) warns and skips
+      // saving; the message names the 0-based epoch, so Python shows it every epoch.
+      std::fprintf(stderr, "UserWarning: Can save best model only with %s available, skipping save at epoch %d.\n",
+                   options_.monitor.c_str(), epoch);
+      std::fflush(stderr);
+      warned_ = true;
+      return;
+    }
+    if (monitor_.is_improvement(*current, best_, 0.0)) {
       if (options_.verbose > 0)
         std::printf("Epoch %d: %s improved from %.5f to %.5f, saving model to %s\n", epoch + 1,
                     options_.monitor.c_str(), best_, *current, path.c_str());
@@ -151,11 +166,19 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   else
     regula::save_model(model(), path, epoch + 1);
   last_saved_ = path;
+  if (options_.verbose > 0) {
+    std::printf("Epoch %d: finished saving model to %s\n", epoch + 1, path.c_str());
+    std::fflush(stdout);
+  }
 }
 
 SavedState ModelCheckpoint::state() const {
   SavedState s;
-  s.numbers = {{"best", best_}, {"warned", warned_ ? 1.0 : 0.0}, {"monitor_warned", monitor_.warned() ? 1.0 : 0.0}};
+  s.numbers = {{"best", best_},
+               {"warned", warned_ ? 1.0 : 0.0},
+               {"monitor_warned", monitor_.warned() ? 1.0 : 0.0},
+               {"current_epoch", current_epoch_},
+               {"batches_since_save", static_cast<double>(batches_since_save_)}};
   s.texts = {{"last_saved", last_saved_}};
   return s;
 }
@@ -166,6 +189,10 @@ void ModelCheckpoint::set_state(const SavedState& s) {
   const bool warned = s.number(owner, "warned") != 0.0;
   const bool monitor_warned = s.number(owner, "monitor_warned") != 0.0;
   std::string last = s.text(owner, "last_saved");
+  const int current_epoch = static_cast<int>(s.number(owner, "current_epoch"));
+  const int64_t batches_since_save = static_cast<int64_t>(s.number(owner, "batches_since_save"));
+  current_epoch_ = current_epoch;
+  batches_since_save_ = batches_since_save;
   best_ = best;
   warned_ = warned;
   monitor_.set_warned(monitor_warned);

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "regula/error.hpp"
+#include "regula/metrics/metric.hpp"
 
 namespace regula::callbacks {
 
@@ -14,9 +15,12 @@ MonitorMode resolve_monitor_mode(const std::string& owner, const std::string& mo
   if (mode == "min") return MonitorMode::kMin;
   if (mode == "max") return MonitorMode::kMax;
   if (mode == "auto") {
-    // Keras infers the direction from the name: accuracies and AUCs grow, losses shrink.
-    const bool grows = monitor.find("acc") != std::string::npos || monitor.find("auc") != std::string::npos;
-    return grows ? MonitorMode::kMax : MonitorMode::kMin;
+    // Keras 3's MonitorCallback: the loss decreases, a metric improves in its own direction, and
+    // anything else cannot be guessed.
+    if (const std::optional<Direction> direction = metrics::improvement_direction(monitor)) return *direction;
+    throw ValueError(owner + ": monitor='" + monitor + "' with mode='auto': cannot tell whether '" + monitor +
+                     "' should be maximized or minimized (auto knows loss and the compiled metrics, with or "
+                     "without val_); pass mode='max' to keep the highest value or mode='min' to keep the lowest");
   }
   // Keras only warns and falls back to "auto"; a typo silently flipping the direction is worse
   // than an error, so regula refuses it.

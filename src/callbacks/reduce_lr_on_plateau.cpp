@@ -78,17 +78,17 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
     --cooldown_counter_;
     wait_ = 0;
   }
-  // Keras's own form (`a < b - min_delta`, min_delta as given), kept for identical rounding.
-  const bool improved = monitor_.mode() == MonitorMode::kMin ? *current < best_ - options_.min_delta
-                                                             : *current > best_ + options_.min_delta;
+  // Keras 3's MonitorCallback rule: an improvement by more than |min_delta|.
+  const bool improved = monitor_.is_improvement(*current, best_, options_.min_delta);
   if (improved) {
     best_ = *current;
     wait_ = 0;
   } else if (!in_cooldown()) {
     ++wait_;
     if (wait_ >= options_.patience) {
-      const double old_lr = optimizer.learning_rate();
-      // Keras compares with float32(min_lr): the optimizer keeps its rate in float32.
+      // Keras reads the rate from the optimizer's float32 variable and compares it with
+      // float32(min_lr); the new rate (and the message) come from that float32 value.
+      const double old_lr = static_cast<double>(static_cast<float>(optimizer.learning_rate()));
       if (old_lr > static_cast<double>(static_cast<float>(options_.min_lr))) {
         const double new_lr = std::max(old_lr * options_.factor, options_.min_lr);
         optimizer.set_learning_rate(new_lr);

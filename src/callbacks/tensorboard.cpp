@@ -56,11 +56,41 @@ void TensorBoard::close_writers() {
 SavedState TensorBoard::state() const {
   SavedState s;
   s.numbers = {{"global_train_batch", static_cast<double>(global_train_batch_)}};
+  const auto record = [&s](const std::unique_ptr<io::EventFileWriter>& writer, const std::string& run) {
+    if (!writer || !writer->is_open()) return;
+    s.texts[run + "/path"] = writer->path();
+    s.numbers[run + "/length"] = static_cast<double>(writer->flushed_length());
+  };
+  record(train_, "train");
+  record(validation_, "validation");
   return s;
 }
 
 void TensorBoard::set_state(const SavedState& s) {
-  global_train_batch_ = static_cast<int64_t>(s.number("TensorBoard::set_state", "global_train_batch"));
+  constexpr const char* kOwner = "TensorBoard::set_state";
+  const int64_t global_train_batch = static_cast<int64_t>(s.number(kOwner, "global_train_batch"));
+  // Continue the saved files (checked before anything changes); drop the ones this fit opened.
+  std::unique_ptr<io::EventFileWriter> train, validation;
+  const auto reopen = [&](const std::string& run) -> std::unique_ptr<io::EventFileWriter> {
+    const auto path = s.texts.find(run + "/path");
+    if (path == s.texts.end()) return nullptr;
+    return std::make_unique<io::EventFileWriter>(
+        io::EventFileWriter::continue_file(path->second, static_cast<uint64_t>(s.number(kOwner, run + "/length"))));
+  };
+  train = reopen("train");
+  validation = reopen("validation");
+  for (std::unique_ptr<io::EventFileWriter>* slot : {&train_, &validation_}) {
+    if (!*slot) continue;
+    const std::string opened = (*slot)->path();
+    (*slot)->close();
+    slot->reset();
+    if ((train && train->path() == opened) || (validation && validation->path() == opened)) continue;
+    std::error_code ec;
+    std::filesystem::remove(opened, ec);
+  }
+  train_ = std::move(train);
+  validation_ = std::move(validation);
+  global_train_batch_ = global_train_batch;
 }
 
 void TensorBoard::on_train_begin(Logs&) {

@@ -283,7 +283,7 @@ AblationResult ablate(const json& experiment, const AblationOptions& options) {
         fs::create_directories(dirs[k]);
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(std::fopen((dirs[k].string() + ".log").c_str(), "w"), &std::fclose);
         if (!log) throw IOError(dirs[k].string() + ".log: cannot write the variant's log");
-        run_plan(plans[k], {.run_dir = dirs[k].string(), .verbose = 0, .out = log.get()});
+        run_plan(plans[k], {.run_dir = dirs[k].string(), .existing = ExistingRun::overwrite, .verbose = 0, .out = log.get()});
       } catch (const std::exception& e) {
         error = e.what();
       }

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "regula/callbacks/backup_and_restore.hpp"
 #include "regula/callbacks/csv_logger.hpp"
 #include "regula/callbacks/early_stopping.hpp"
 #include "regula/callbacks/model_checkpoint.hpp"
@@ -26,6 +27,14 @@ using Make = std::function<std::unique_ptr<Callback>(const CallbackInputs& input
 std::string in_run_dir(const std::string& path, const std::string& run_dir) {
   const std::filesystem::path p(path);
   return p.is_absolute() || run_dir.empty() ? path : (std::filesystem::path(run_dir) / p).string();
+}
+
+/// `save_freq` is "epoch" or a number of batches, as in Keras.
+SaveFrequency save_frequency(const nlohmann::json& freq, const Reader& r) {
+  if (freq.is_string()) return freq.get<std::string>();
+  if (freq.is_number_integer()) return freq.get<int64_t>();
+  throw ValueError(r.where() + ": save_freq=" + freq.dump() +
+                   " is not allowed; allowed: 'epoch' or a number of training batches >= 1");
 }
 
 /// Each factory reads the options once and returns how to make the callback from them.
@@ -80,7 +89,7 @@ const config::Registry<Make>& registry() {
          o.save_best_only = r.get_bool("save_best_only", o.save_best_only);
          o.save_weights_only = r.get_bool("save_weights_only", o.save_weights_only);
          o.mode = r.get_string("mode", o.mode);
-         o.save_freq = r.get_string("save_freq", o.save_freq);
+         if (const std::optional<nlohmann::json> freq = r.get_json("save_freq")) o.save_freq = save_frequency(*freq, r);
          if (r.has("initial_value_threshold")) o.initial_value_threshold = r.get_double("initial_value_threshold", 0.0);
          return [o, filepath](const CallbackInputs& inputs) {
            return std::make_unique<ModelCheckpoint>(in_run_dir(filepath, inputs.run_dir), o);
@@ -106,6 +115,18 @@ const config::Registry<Make>& registry() {
            TensorBoardOptions in_run = o;
            in_run.log_dir = in_run_dir(o.log_dir, inputs.run_dir);
            return std::make_unique<TensorBoard>(in_run);
+         };
+       }},
+      {"BackupAndRestore",
+       [](Reader& r) -> Make {
+         const std::string backup_dir = r.get_string("backup_dir", "");
+         if (backup_dir.empty()) throw ValueError(r.where() + ": give the 'backup_dir' to keep the backup in, e.g. backup");
+         BackupAndRestoreOptions o;
+         if (const std::optional<nlohmann::json> freq = r.get_json("save_freq")) o.save_freq = save_frequency(*freq, r);
+         o.double_checkpoint = r.get_bool("double_checkpoint", o.double_checkpoint);
+         o.delete_checkpoint = r.get_bool("delete_checkpoint", o.delete_checkpoint);
+         return [o, backup_dir](const CallbackInputs& inputs) {
+           return std::make_unique<BackupAndRestore>(in_run_dir(backup_dir, inputs.run_dir), o);
          };
        }},
       {"TerminateOnNaN",

@@ -44,8 +44,10 @@ json default_experiment() {
   // accuracy 91.81 % with shifts of 10 % and flips, 93.34 % with flips alone; README).
   e["augmentation"] = {{"horizontal_flip", true}};
   // The article's callbacks without ReduceLROnPlateau (the schedule has the learning rate), after
-  // PreciseBatchNorm, which recalibrates before the validation the others read.
+  // PreciseBatchNorm, which recalibrates before the validation the others read; a backup every
+  // 200 batches, so that `regula fit --resume RUN_DIR` continues a run that was stopped.
   json callbacks = json::array({{{"class_name", "PreciseBatchNorm"}, {"batches", 25}, {"batch_size", 128}}});
+  callbacks.push_back({{"class_name", "BackupAndRestore"}, {"backup_dir", "backup"}, {"save_freq", 200}});
   for (const json& c : e["callbacks"])
     if (c.value("class_name", "") != "ReduceLROnPlateau") callbacks.push_back(c);
   e["callbacks"] = callbacks;
@@ -137,6 +139,62 @@ RunResult run(const json& experiment, const RunOptions& options) {
   return run_plan(plan_training(experiment, options.verbose), options);
 }
 
+json load_run_experiment(const std::string& run_dir) {
+  const fs::path file = fs::path(run_dir) / "experiment.yaml";
+  std::error_code ec;
+  if (!fs::exists(file, ec))
+    throw ValueError(run_dir + ": holds no run to resume (no experiment.yaml); start one with `regula fit --run-dir " +
+                     run_dir + "`");
+  return config::read_yaml_file(file.string());
+}
+
+namespace {
+
+bool has_backup(const json& experiment) {
+  if (!experiment.contains("callbacks") || !experiment["callbacks"].is_array()) return false;
+  for (const json& c : experiment["callbacks"])
+    if (c.is_object() && c.value("class_name", "") == "BackupAndRestore") return true;
+  return false;
+}
+
+/// Applies `existing` to the run directory before anything is loaded or written, creates it, and
+/// removes the temporaries that a killed run left in it.
+void prepare_run_directory(const std::string& run_dir, ExistingRun existing, const json& experiment) {
+  const fs::path dir(run_dir);
+  std::error_code ec;
+  const bool holds_run = fs::exists(dir / "experiment.yaml", ec);
+  // The report is the last file a run writes.
+  const bool finished = fs::exists(dir / "report.html", ec);
+  switch (existing) {
+    case ExistingRun::refuse:
+      if (holds_run)
+        throw ValueError(run_dir + ": already holds " + (finished ? "a finished" : "an interrupted") +
+                         " run; continue it with `regula fit --resume " + run_dir +
+                         "`, or start afresh there with --overwrite (which removes it)");
+      break;
+    case ExistingRun::resume:
+      if (!holds_run) throw ValueError(run_dir + ": holds no run to resume (no experiment.yaml)");
+      if (finished)
+        throw ValueError(run_dir + ": holds a finished run (its report.html is written): there is nothing to resume");
+      if (!has_backup(experiment))
+        throw ValueError(run_dir + ": the run's experiment has no BackupAndRestore callback, so it kept no backup to "
+                         "resume from; start afresh with --overwrite");
+      break;
+    case ExistingRun::overwrite:
+      if (holds_run) {
+        fs::remove_all(dir, ec);
+        if (ec) throw IOError(run_dir + ": cannot remove the earlier run: " + ec.message());
+      }
+      break;
+  }
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
+    throw IOError(run_dir + ": cannot create the run directory: " + (ec ? ec.message() : "a file of that name is in the way"));
+  io::remove_stale_temporaries(run_dir);
+}
+
+}  // namespace
+
 RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
   set_random_seed(plan.seed);
   if (plan.threads) set_num_threads(*plan.threads);
@@ -144,8 +202,16 @@ RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
   const mixed_precision::ScopedGlobalPolicy policy(plan.dtype_policy.name());
   RunResult result;
   result.run_dir = options.run_dir.empty() ? default_run_dir() : options.run_dir;
+  prepare_run_directory(result.run_dir, options.existing, plan.experiment);
   Arrays a = load_arrays(plan.data);
-  Training training = train(plan, a, result.run_dir, options.verbose, options.out);
+  Training training = [&] {
+    try {
+      return train(plan, a, result.run_dir, options.verbose, options.out);
+    } catch (const Interrupted& e) {
+      throw Interrupted(std::string(e.what()) +
+                        (has_backup(plan.experiment) ? "; continue the run with `regula fit --resume " + result.run_dir + "`" : ""));
+    }
+  }();
   result.history = std::move(training.history);
 
   if (a.has_test) {

@@ -3,6 +3,7 @@
 
 #include "src/experiment/experiment_plan.hpp"
 
+#include "regula/backend/context.hpp"
 #include "regula/config/config_reader.hpp"
 #include "regula/config/registry.hpp"
 #include "regula/error.hpp"
@@ -173,7 +174,13 @@ TrainingPlan plan_training(const json& experiment, int verbose) {
   TrainingPlan plan;
   plan.experiment = experiment;
   plan.seed = experiment.value("seed", uint64_t{1});
-  if (experiment.contains("threads")) plan.threads = experiment["threads"].get<int>();
+  if (experiment.contains("threads")) {
+    const json& threads = experiment["threads"];
+    if (!threads.is_number_integer() || threads.get<int64_t>() < 1 || threads.get<int64_t>() > backend::kMaxThreads)
+      throw ValueError("experiment: threads=" + threads.dump() + " is not allowed; allowed: an integer from 1 to " +
+                       std::to_string(backend::kMaxThreads));
+    plan.threads = threads.get<int>();
+  }
   if (experiment.contains("dtype_policy") && !experiment["dtype_policy"].is_null())
     plan.dtype_policy = mixed_precision::DTypePolicy::from_config(experiment["dtype_policy"], "experiment: dtype_policy");
   plan.data = data_spec(experiment.at("data"));

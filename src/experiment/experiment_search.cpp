@@ -181,6 +181,10 @@ class TrialDriver {
   /// Writes the trial's directory and its trial.json; returns the directory.
   fs::path prepare(const tuning::Suggestion& suggestion) {
     const fs::path dir = run_dir_ / "trials" / fmt::format("{:04d}", suggestion.number);
+    if (fs::is_directory(dir) && !experiment::DirectoryLock::try_lock(dir.string()))
+      throw StateError(fmt::format("{}: another process is running this trial (a worker of an earlier search that "
+                                   "is still running?); stop it, or wait for it to end, and search again",
+                                   dir.string()));
     fs::remove_all(dir);  // a trial interrupted earlier starts afresh
     fs::create_directories(dir);
     json trial_experiment = apply_params(experiment_, suggestion.params);

@@ -11,6 +11,7 @@
 #include "regula/data/kfold.hpp"
 #include "regula/error.hpp"
 #include "regula/experiment/experiment_search.hpp"
+#include "regula/experiment/worker_processes.hpp"
 #include "regula/io/file_bytes.hpp"
 #include "regula/losses/loss.hpp"
 #include "regula/tensor/concatenate.hpp"
@@ -111,6 +112,11 @@ tuning::TrialOutcome run_trial(const json& trial_experiment, const TrialSettings
 
 void run_trial_directory(const std::string& trial_dir) {
   const fs::path dir(trial_dir);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw IOError(fmt::format("{}: not a directory (a trial directory is written by regula search)", trial_dir));
+  const std::optional<DirectoryLock> lock = DirectoryLock::try_lock(trial_dir);
+  if (!lock) throw StateError(fmt::format("{}: another process is running this trial", trial_dir));
   std::ifstream in(dir / "trial.json");
   if (!in) throw IOError(fmt::format("{}: no trial.json (a trial directory is written by regula search)", trial_dir));
   const json trial = json::parse(in, nullptr, false);

@@ -6,17 +6,22 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "regula/error.hpp"
+#include "regula/utils/stop_request.hpp"
 
 extern char** environ;
 
@@ -46,6 +51,34 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+constexpr const char* kParentVariable = "REGULA_WORKER_PARENT";
+
+void die_with_driver() {
+  const char* parent = std::getenv(kParentVariable);
+  if (parent == nullptr || *parent == '\0') return;
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  // The driver may have died before the line above: then this process has another parent.
+  if (std::to_string(::getppid()) != parent) {
+    std::fprintf(stderr, "regula: the driver process %s has ended; this worker stops\n", parent);
+    std::exit(1);
+  }
+}
+
+std::optional<DirectoryLock> DirectoryLock::try_lock(const std::string& dir) {
+  const std::string path = dir + "/.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw IOError(fmt::format("{}: cannot open the lock file: {}", path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  return DirectoryLock(fd);
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
 
 std::map<std::string, std::string> thread_environment(int threads) {
   return {{"OMP_NUM_THREADS", std::to_string(threads)}, {"REGULA_NUM_THREADS", std::to_string(threads)}};
@@ -80,7 +113,9 @@ int WorkerProcesses::start(int64_t tag, const std::vector<std::string>& argv,
   if (full()) throw StateError(fmt::format("worker processes: all {} are running; wait for one first", capacity_));
   if (argv.empty()) throw ValueError("worker processes: the command is empty");
   std::vector<std::string> args = argv;
-  std::vector<std::string> env = merged_environment(environment);
+  std::map<std::string, std::string> with_parent = environment;
+  with_parent[kParentVariable] = std::to_string(::getpid());
+  std::vector<std::string> env = merged_environment(with_parent);
   std::vector<char*> c_args = c_strings(args);
   std::vector<char*> c_env = c_strings(env);
 
@@ -101,6 +136,9 @@ int WorkerProcesses::start(int64_t tag, const std::vector<std::string>& argv,
 WorkerExit WorkerProcesses::wait_any() {
   if (workers_.empty()) throw StateError("worker processes: none is running");
   for (;;) {
+    if (stop_requested())
+      throw Interrupted(fmt::format("stopped by {} while {} worker process{} ran (they are stopped)",
+                                    stop_cause(stop_signal()), workers_.size(), workers_.size() == 1 ? "" : "es"));
     for (auto it = workers_.begin(); it != workers_.end(); ++it) {
       int status = 0;
       const pid_t done = ::waitpid(it->first, &status, WNOHANG);

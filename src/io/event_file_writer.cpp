@@ -123,6 +123,38 @@ EventFileWriter::EventFileWriter(std::string log_dir) : log_dir_(std::move(log_d
   flush();
 }
 
+EventFileWriter EventFileWriter::continue_file(const std::string& path, uint64_t length) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw IOError("cannot continue the TensorBoard event file '" + path + "': " + ec.message());
+  if (size < length)
+    throw IOError("cannot continue the TensorBoard event file '" + path + "': it holds " + std::to_string(size) +
+                  " bytes, fewer than the " + std::to_string(length) + " written before the backup");
+  fs::resize_file(path, length, ec);
+  if (ec) throw IOError("cannot continue the TensorBoard event file '" + path + "': " + ec.message());
+  EventFileWriter writer;
+  writer.log_dir_ = fs::path(path).parent_path().string();
+  writer.path_ = path;
+  writer.file_ = std::fopen(path.c_str(), "ab");
+  if (writer.file_ == nullptr || std::fseek(writer.file_, 0, SEEK_END) != 0)
+    throw IOError("cannot continue the TensorBoard event file '" + path + "': " + std::strerror(errno));
+  return writer;
+}
+
+EventFileWriter::EventFileWriter(EventFileWriter&& other) noexcept
+    : log_dir_(std::move(other.log_dir_)), path_(std::move(other.path_)), file_(other.file_) {
+  other.file_ = nullptr;
+}
+
+uint64_t EventFileWriter::flushed_length() {
+  flush();
+  if (file_ == nullptr) return 0;
+  const long at = std::ftell(file_);
+  if (at < 0) throw IOError("cannot tell the length of the TensorBoard event file '" + path_ + "': " + std::strerror(errno));
+  return static_cast<uint64_t>(at);
+}
+
 EventFileWriter::~EventFileWriter() {
   if (file_ != nullptr) std::fclose(file_);
 }

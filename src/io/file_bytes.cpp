@@ -1,24 +1,24 @@
 #include "regula/io/file_bytes.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <system_error>
 
 #include <fmt/format.h>
 
 #include "regula/error.hpp"
-
-#include <limits>
-
 #include "src/io/byte_reader.hpp"
 
 namespace regula::io {
 
-void write_atomically(const std::string& path, const std::function<void(const std::string& temporary_path)>& write) {
+void write_atomically(const std::string& path, const std::function<void(const std::string& temporary_path)>& write,
+                      const std::string& previous) {
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++);
   std::error_code ec;
@@ -28,12 +28,45 @@ void write_atomically(const std::string& path, const std::function<void(const st
     std::filesystem::remove(tmp, ec);
     throw;
   }
+  if (!previous.empty() && std::filesystem::exists(path, ec)) {
+    std::filesystem::rename(path, previous, ec);
+    if (ec) {
+      const std::string reason = ec.message();
+      std::filesystem::remove(tmp, ec);
+      throw IOError(fmt::format("cannot write '{}': keeping the file before it as '{}' failed: {}", path, previous, reason));
+    }
+  }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     const std::string reason = ec.message();
     std::filesystem::remove(tmp, ec);
     throw IOError(fmt::format("cannot write '{}': renaming the temporary file '{}' over it failed: {}", path, tmp, reason));
   }
+}
+
+int remove_stale_temporaries(const std::string& directory) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(directory, ec);
+  if (ec) return 0;
+  int removed = 0;
+  for (const std::filesystem::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    // "<name>.tmp-<pid>-<n>": the pid and the counter are decimal digits.
+    const size_t mark = name.rfind(".tmp-");
+    if (mark == std::string::npos) continue;
+    const std::string rest = name.substr(mark + 5);
+    const size_t dash = rest.find('-');
+    const auto digits = [](const std::string& t) {
+      return !t.empty() && t.size() <= 10 && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (dash == std::string::npos || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) continue;
+    const long pid = std::stol(rest.substr(0, dash));
+    if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) continue;
+    const bool alive = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+    if (alive || !entry.is_regular_file(ec)) continue;
+    if (std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes) {

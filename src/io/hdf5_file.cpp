@@ -3,9 +3,12 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <vector>
 
 #include "regula/error.hpp"
 
@@ -39,6 +42,14 @@ Hdf5Handle intermediate_groups() {
   Hdf5Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.id(), 1);
   return lcpl;
+}
+
+// Creation property lists that leave out the objects' creation and modification times (HDF5
+// stores them by default), so that the same content written twice gives the same bytes.
+Hdf5Handle untimed(hid_t property_list_class) {
+  Hdf5Handle plist(H5Pcreate(property_list_class));
+  H5Pset_obj_track_times(plist.id(), 0);
+  return plist;
 }
 
 // Whether every group on the way to `name` exists, then the object itself (H5Lexists fails on a
@@ -77,7 +88,8 @@ std::string Hdf5Group::child_path(const std::string& name) const {
 
 Hdf5Group Hdf5Group::create_group(const std::string& name) {
   Hdf5Handle lcpl = intermediate_groups();
-  Hdf5Handle g(H5Gcreate2(handle_.id(), name.c_str(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT));
+  Hdf5Handle gcpl = untimed(H5P_GROUP_CREATE);
+  Hdf5Handle g(H5Gcreate2(handle_.id(), name.c_str(), lcpl.id(), gcpl.id(), H5P_DEFAULT));
   if (!g.valid()) fail(child_path(name), "cannot create group");
   return Hdf5Group(file_, child_path(name), std::move(g));
 }
@@ -97,8 +109,8 @@ void Hdf5Group::write_dataset(const std::string& name, const Tensor& value) {
   Hdf5Handle space(dims.empty() ? H5Screate(H5S_SCALAR)
                                 : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
   Hdf5Handle lcpl = intermediate_groups();
-  Hdf5Handle ds(H5Dcreate2(handle_.id(), name.c_str(), H5T_IEEE_F32LE, space.id(), lcpl.id(), H5P_DEFAULT,
-                           H5P_DEFAULT));
+  Hdf5Handle dcpl = untimed(H5P_DATASET_CREATE);
+  Hdf5Handle ds(H5Dcreate2(handle_.id(), name.c_str(), H5T_IEEE_F32LE, space.id(), lcpl.id(), dcpl.id(), H5P_DEFAULT));
   if (!ds.valid()) fail(child_path(name), "cannot create dataset");
   if (value.size() > 0 && H5Dwrite(ds.id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) < 0)
     fail(child_path(name), "cannot write dataset");
@@ -107,8 +119,8 @@ void Hdf5Group::write_dataset(const std::string& name, const Tensor& value) {
 void Hdf5Group::write_int64(const std::string& name, int64_t value) {
   Hdf5Handle space(H5Screate(H5S_SCALAR));
   Hdf5Handle lcpl = intermediate_groups();
-  Hdf5Handle ds(H5Dcreate2(handle_.id(), name.c_str(), H5T_STD_I64LE, space.id(), lcpl.id(), H5P_DEFAULT,
-                           H5P_DEFAULT));
+  Hdf5Handle dcpl = untimed(H5P_DATASET_CREATE);
+  Hdf5Handle ds(H5Dcreate2(handle_.id(), name.c_str(), H5T_STD_I64LE, space.id(), lcpl.id(), dcpl.id(), H5P_DEFAULT));
   if (!ds.valid() || H5Dwrite(ds.id(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0)
     fail(child_path(name), "cannot write dataset");
 }
@@ -131,7 +143,8 @@ void write_array(hid_t parent, const std::string& name, const std::vector<T>& va
   const hsize_t n = values.size();
   Hdf5Handle space(H5Screate_simple(1, &n, nullptr));
   Hdf5Handle lcpl = intermediate_groups();
-  Hdf5Handle ds(H5Dcreate2(parent, name.c_str(), file_type, space.id(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT));
+  Hdf5Handle dcpl = untimed(H5P_DATASET_CREATE);
+  Hdf5Handle ds(H5Dcreate2(parent, name.c_str(), file_type, space.id(), lcpl.id(), dcpl.id(), H5P_DEFAULT));
   if (!ds.valid() || (n > 0 && H5Dwrite(ds.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0))
     fail("cannot write dataset");
 }
@@ -267,9 +280,13 @@ std::vector<std::string> Hdf5Group::attr_strings(const std::string& name) const 
 
 Hdf5File Hdf5File::create(const std::string& path) {
   silence_hdf5_errors();
-  Hdf5Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!f.valid()) throw IOError(path + ": cannot create HDF5 file (directory missing or not writable?)");
-  return Hdf5File(path, std::move(f));
+  // The core driver without a backing store: the file is an image in memory, grown in 1 MiB steps.
+  Hdf5Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (!fapl.valid() || H5Pset_fapl_core(fapl.id(), size_t{1} << 20, 0) < 0)
+    throw IOError(path + ": cannot set up an HDF5 file in memory");
+  Hdf5Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()));
+  if (!f.valid()) throw IOError(path + ": cannot create HDF5 file");
+  return Hdf5File(path, std::move(f), true);
 }
 
 Hdf5File Hdf5File::open(const std::string& path) {
@@ -281,16 +298,32 @@ Hdf5File Hdf5File::open(const std::string& path) {
     throw IOError(path + ": not an HDF5 file (corrupt or truncated?)");
   Hdf5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!f.valid()) throw IOError(path + ": cannot open HDF5 file (corrupt or truncated?)");
-  return Hdf5File(path, std::move(f));
+  return Hdf5File(path, std::move(f), false);
 }
 
 void Hdf5File::close() {
   if (!handle_.valid()) return;
   const hid_t id = handle_.id();
   if (H5Fflush(id, H5F_SCOPE_LOCAL) < 0) fail(path_, "cannot flush");
+  std::vector<char> image;
+  if (in_memory_) {
+    const ssize_t size = H5Fget_file_image(id, nullptr, 0);
+    if (size < 0) fail(path_, "cannot take the file's image");
+    image.resize(static_cast<size_t>(size));
+    if (H5Fget_file_image(id, image.data(), image.size()) != size) fail(path_, "cannot take the file's image");
+  }
   // Release our ownership first so the destructor does not close twice.
-  Hdf5Handle released = std::move(handle_);
-  (void)released;
+  { Hdf5Handle released = std::move(handle_); }
+  if (!in_memory_) return;
+  std::FILE* out = std::fopen(file_.c_str(), "wb");
+  if (out == nullptr) throw IOError(file_ + ": cannot create the file: " + std::strerror(errno));
+  bool written = std::fwrite(image.data(), 1, image.size(), out) == image.size();
+  int error = errno;
+  if (std::fclose(out) != 0 && written) {
+    written = false;
+    error = errno;
+  }
+  if (!written) throw IOError(file_ + ": cannot write the file: " + std::strerror(error));
 }
 
 Hdf5File::~Hdf5File() = default;

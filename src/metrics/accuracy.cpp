@@ -168,6 +168,17 @@ MetricPtr get(const std::string& name, const losses::Loss& loss) {
                                name));
 }
 
+std::optional<Direction> improvement_direction(const std::string& logged_name) {
+  const std::string name = logged_name.rfind("val_", 0) == 0 ? logged_name.substr(4) : logged_name;
+  if (name == "loss") return Direction::kMin;
+  try {
+    // Any loss will do: it only chooses among the accuracies, which all improve upwards.
+    return get(name, *losses::get("categorical_crossentropy"))->direction();
+  } catch (const ValueError&) {
+    return std::nullopt;
+  }
+}
+
 double accuracy_score(const Tensor& y_true, const Tensor& y_pred) {
   if (y_true.rank() < 1 || y_pred.rank() < 1 || y_true.dim(0) != y_pred.dim(0))
     throw ShapeError(fmt::format("accuracy_score: y_true of shape {} and y_pred of shape {} have different numbers "

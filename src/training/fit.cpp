@@ -10,7 +10,9 @@
 #include "regula/model/model.hpp"
 #include "regula/training/class_weight.hpp"
 #include "regula/utils/random.hpp"
+#include "regula/utils/stop_request.hpp"
 #include "src/training/array_batch_source.hpp"
+#include "src/training/training_backups.hpp"
 
 namespace regula {
 namespace {
@@ -100,6 +102,19 @@ void weigh_by_class(data::Batch& batch, const std::map<int, double>& class_weigh
                      "fold the class weights into the sample weights instead");
   const std::vector<float> w = training::class_weight_to_sample_weights(batch.y, class_weight);
   batch.sample_weight = Tensor(Shape{static_cast<int64_t>(w.size())}, w);
+}
+
+/// A stop was asked for (SIGINT, SIGTERM): the training is backed up where BackupAndRestore keeps
+/// it, and fit ends with Interrupted (on_train_end is not called: the backup stays).
+[[noreturn]] void stop_on_request(training::TrainingBackups& backups, const training::LoopPosition& position, int64_t steps) {
+  const std::optional<std::string> backup = backups.write_now(position);
+  const std::string where = position.batch == 0
+                                ? "after epoch " + std::to_string(position.epoch)
+                                : "at epoch " + std::to_string(position.epoch + 1) + ", batch " + std::to_string(position.batch) +
+                                      " of " + std::to_string(steps);
+  throw Interrupted("fit: stopped by " + std::string(stop_cause(stop_signal())) + " " + where + "; " +
+                    (backup ? "the training is backed up in " + *backup + " (the same fit with the same BackupAndRestore continues it)"
+                            : std::string("nothing was backed up (no BackupAndRestore callback)")));
 }
 
 /// Running mean of per-batch values weighted by batch size (Keras's loss tracker).
@@ -207,26 +222,52 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
   cbs.push_back(&history_);
   cbs.push_back(&progbar);
   for (callbacks::Callback* cb : cbs) cb->set_model(this);
+  training::TrainingBackups backups(*this, cbs, train);
+  fit_backups_ = &backups;
+  const struct Detach {
+    Model& model;
+    ~Detach() { model.fit_backups_ = nullptr; }
+  } detach{*this};
 
   stop_training = false;
   callbacks::Logs train_logs;
   for (callbacks::Callback* cb : cbs) cb->on_train_begin(train_logs);
+  // BackupAndRestore asks for its backup in on_train_begin: fit goes on where it was saved.
+  const std::optional<training::LoopPosition> resumed = backups.restore_pending();
+  if (resumed) stop_training = resumed->stop_training;
+  const int first_epoch = resumed ? resumed->epoch : options.initial_epoch;
+  RunningMean loss_mean;
+  // The epoch's logs so far: the loss tracker's mean and the metrics' results.
+  const auto progress_logs = [&] {
+    callbacks::Logs logs;
+    logs.set("loss", loss_mean.result());
+    for (const metrics::MetricPtr& m : metrics_) logs.set(m->name(), reduced_result(*m));
+    return logs;
+  };
   data::Batch batch;
-  for (int epoch = options.initial_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     callbacks::Logs epoch_logs;
-    for (callbacks::Callback* cb : cbs) cb->on_epoch_begin(epoch, epoch_logs);
-    for (const metrics::MetricPtr& m : metrics_) m->reset();
-    RunningMean loss_mean;
+    int64_t first_step = 0;
+    if (resumed && epoch == resumed->epoch && resumed->batch > 0) {
+      // The epoch began before the backup: its on_epoch_begin ran then (only the progress bar,
+      // which keeps no state, starts its line again), and its totals come from the backup.
+      progbar.on_epoch_begin(epoch, epoch_logs);
+      first_step = resumed->batch;
+      loss_mean.total = resumed->loss_total;
+      loss_mean.count = resumed->loss_count;
+    } else {
+      for (callbacks::Callback* cb : cbs) cb->on_epoch_begin(epoch, epoch_logs);
+      for (const metrics::MetricPtr& m : metrics_) m->reset();
+      loss_mean = RunningMean();
+    }
     callbacks::Logs batch_logs;
-    for (int64_t step = 0; step < steps; ++step) {
+    for (int64_t step = first_step; step < steps; ++step) {
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_begin(step, batch_logs);
       train.next(batch);
       if (!options.class_weight.empty()) weigh_by_class(batch, options.class_weight);
       const double loss = train_on_batch(batch.x, batch.y, batch.sample_weight.empty() ? nullptr : batch.sample_weight.data());
       loss_mean.add(loss, last_step_samples_);
-      batch_logs.clear();
-      batch_logs.set("loss", loss_mean.result());
-      for (const metrics::MetricPtr& m : metrics_) batch_logs.set(m->name(), reduced_result(*m));
+      batch_logs = progress_logs();
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_end(step, batch_logs);
       if (distributed()) stop_training = communicator_->any(stop_training);
       // A non-finite loss ends fit with an error, unless a callback (TerminateOnNaN) chose to
@@ -238,9 +279,12 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
                              "; training stopped with the weights of the last finite step (try a lower "
                              "learning rate, or check the data for NaN/inf values)");
       }
+      const training::LoopPosition position{epoch, step + 1, loss_mean.total, loss_mean.count, stop_training};
+      backups.write_pending(position);
+      if (stop_requested()) stop_on_request(backups, position, steps);
       if (stop_training) break;  // Keras 3 checks after every batch
     }
-    epoch_logs = batch_logs;
+    epoch_logs = progress_logs();
     if (validation && (epoch + 1 - options.initial_epoch) % options.validation_freq == 0) {
       // Keras passes fit's callbacks to the validation's evaluate: on_test_begin, the test batch
       // hooks and on_test_end run for every validation.
@@ -249,6 +293,9 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
     }
     for (callbacks::Callback* cb : cbs) cb->on_epoch_end(epoch, epoch_logs);
     if (distributed()) stop_training = communicator_->any(stop_training);
+    const training::LoopPosition next_epoch{epoch + 1, 0, 0.0, 0, stop_training};
+    backups.write_pending(next_epoch);
+    if (stop_requested()) stop_on_request(backups, next_epoch, steps);
   }
   for (callbacks::Callback* cb : cbs) cb->on_train_end(train_logs);
   return history_;

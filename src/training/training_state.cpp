@@ -207,7 +207,7 @@ void restore_training_state(const TrainingState& state, Model& model, const std:
   set_random_state(state.random_seed, state.random_keys_drawn);
 }
 
-void save_training_state(const TrainingState& state, const std::string& path) {
+void save_training_state(const TrainingState& state, const std::string& path, const std::string& previous) {
   io::write_atomically(path, [&](const std::string& tmp) {
     io::Hdf5File file = io::Hdf5File::create(tmp);
     file.set_attr("format", std::string(kFormat));
@@ -242,7 +242,7 @@ void save_training_state(const TrainingState& state, const std::string& path) {
       write_saved_state(cb, state.callbacks[i]);
     }
     file.close();
-  });
+  }, previous);
 }
 
 TrainingState load_training_state(const std::string& path) {

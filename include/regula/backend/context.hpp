@@ -7,6 +7,10 @@
 
 namespace regula::backend {
 
+/// The most threads a process may ask for: more would only oversubscribe any machine regula runs
+/// on, and OpenMP's runtime fails (it crashes) well before memory for their stacks runs out.
+inline constexpr int kMaxThreads = 1024;
+
 /// The process's choice of backend and threads. At start-up: the `cpu` backend, and the thread
 /// count of the environment variable REGULA_NUM_THREADS (an integer from 1 to 1024), else the
 /// machine's core count.
@@ -21,7 +25,7 @@ class Context {
 
   /// The number of threads the kernels use (OpenMP's, which oneDNN also uses).
   int num_threads() const;
-  /// Throws ValueError for threads < 1.
+  /// Throws ValueError for threads outside 1 to 1024 (saying the range and the machine's cores).
   void set_num_threads(int threads);
 };
 

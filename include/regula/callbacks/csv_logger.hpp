@@ -13,6 +13,8 @@
 ///   separator, a quote or a line break are quoted (csv QUOTE_MINIMAL), rows end with "\r\n"
 ///   (Python's csv "excel" dialect), and each row is flushed.
 /// - the file is closed at train end.
+/// Beyond Keras, a fit resumed from a backup (BackupAndRestore) continues the file as it was at
+/// the backup (`state` holds its content), so rows written after the backup are not repeated.
 /// Not done: Keras also adds the model's expected `val_` metric names to the columns when they are
 /// missing from the first epoch's logs; regula's Model does not list them.
 
@@ -43,6 +45,9 @@ class CSVLogger final : public Callback {
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_end(Logs& logs) override;
+  /// Resuming: the file's content so far and the columns.
+  SavedState state() const override;
+  void set_state(const SavedState& state) override;
 
  private:
   void close();

@@ -20,21 +20,24 @@
 ///   ("auto": names containing "acc"/"auc" are maximized). On improvement the file is written and
 ///   `Epoch N: <monitor> improved from <best:.5f> to <current:.5f>, saving model to <path>` is
 ///   printed (verbose > 0); otherwise `Epoch N: <monitor> did not improve from <best:.5f>`.
-///   When the monitored key is absent Keras warns (`UserWarning: Can save best model only with
-///   <monitor> available.`, to stderr, once) and saves anyway.
+///   When the monitored key is absent Keras 3 warns (`UserWarning: Can save best model only with
+///   <monitor> available, skipping save at epoch <0-based epoch>.`, to stderr, every such epoch)
+///   and saves nothing (earlier Keras 3 releases saved anyway, leaving the last epoch's model
+///   under the best one's name).
 /// - otherwise every epoch is written, printing `Epoch N: saving model to <path>` (verbose > 0).
 /// - files are written by regula::save_model (with the epoch count, so fit(initial_epoch) can resume)
 ///   or, with save_weights_only, regula::save_weights; both write atomically. Missing parent folders
 ///   are created.
+/// - after each file is written, `Epoch N: finished saving model to <path>` (verbose > 0).
 /// Differences: Keras prints each message after a newline (it follows the progress bar); regula's
-/// progress lines already end in one. Only save_freq = "epoch" is supported (Keras also takes a
-/// batch count). With save_weights_only the path must end in `.weights.h5` (Keras 3's rule);
+/// progress lines already end in one. With save_weights_only the path must end in `.weights.h5` (Keras 3's rule);
 /// otherwise in `.h5` or `.hdf5` (the `.keras` zip format is not supported).
 
 #include <optional>
 #include <string>
 
 #include "regula/callbacks/monitor.hpp"
+#include "regula/callbacks/save_frequency.hpp"
 #include "regula/model/callback.hpp"
 
 namespace regula::callbacks {
@@ -47,8 +50,10 @@ struct ModelCheckpointOptions {
   bool save_weights_only = false;
   /// "auto", "min" or "max".
   std::string mode = "auto";
-  /// Only "epoch".
-  std::string save_freq = "epoch";
+  /// "epoch", or a number of training batches: every N batches (counted across epochs), with
+  /// the batch's logs (the epoch's running means, no val_ values) and `{batch}` (1-based, within
+  /// the epoch) usable in the file name, as Keras.
+  SaveFrequency save_freq = "epoch";
   /// The starting "best" for save_best_only (Keras's initial_value_threshold).
   std::optional<double> initial_value_threshold = std::nullopt;
 };
@@ -65,6 +70,8 @@ class ModelCheckpoint final : public Callback {
   /// The path of the last file written (empty before any).
   const std::string& last_saved() const { return last_saved_; }
 
+  void on_epoch_begin(int epoch, Logs& logs) override;
+  void on_train_batch_end(int64_t batch, Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   /// Resuming: the best value so far and the last file written (so save_best_only does not
   /// overwrite the best model after a resume).
@@ -75,13 +82,20 @@ class ModelCheckpoint final : public Callback {
   std::string filepath_;
   ModelCheckpointOptions options_;
   Monitor monitor_;
+  /// Saves (or not, for save_best_only) at the end of `batch` (0-based) of `epoch`, or at the
+  /// epoch's end when `batch` is -1.
+  void save(int epoch, int64_t batch, const Logs& logs);
+
   double best_;
   bool warned_ = false;
   std::string last_saved_;
+  int current_epoch_ = 0;
+  int64_t batches_since_save_ = 0;
 };
 
 /// `pattern` formatted as Keras's `filepath.format(epoch=epoch + 1, **logs)` for the 0-based
-/// `epoch`, with the spec subset described above.
-std::string format_checkpoint_path(const std::string& pattern, int epoch, const Logs& logs);
+/// `epoch`, with the spec subset described above; with a 0-based `batch` (not -1), also
+/// `batch=batch + 1`.
+std::string format_checkpoint_path(const std::string& pattern, int epoch, const Logs& logs, int64_t batch = -1);
 
 }  // namespace regula::callbacks

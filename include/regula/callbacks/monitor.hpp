@@ -4,9 +4,11 @@
 /// logged quantity counts as better, and the warning Keras gives when the quantity is absent.
 ///
 /// Keras rules:
-/// - mode "min" / "max" choose the direction; "auto" infers it from the name: a name containing
-///   "acc" (e.g. "accuracy", "val_acc") or "auc" is maximized, anything else (e.g. "val_loss")
-///   is minimized. Any other mode is a ValueError here (Keras warns and falls back to "auto").
+/// - mode "min" / "max" choose the direction; "auto" follows Keras 3's MonitorCallback: `loss`
+///   and `val_loss` are minimized, a compiled metric (e.g. "accuracy", "val_acc") goes its own
+///   direction (metrics::improvement_direction), and any other name is a ValueError asking for
+///   "min" or "max" — raised when the callback is made, where Keras raises at the first epoch end.
+///   Any other mode is a ValueError here (Keras warns and falls back to "auto").
 /// - When the monitored key is absent from the epoch logs Keras warns (it does not raise) and the
 ///   callback does nothing that epoch; the warning here goes to stderr, once per Monitor.
 

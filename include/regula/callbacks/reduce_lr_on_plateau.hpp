@@ -7,11 +7,13 @@
 /// - `logs["learning_rate"]` is set to the optimizer's current learning rate (before any change).
 /// - the monitored value is read; when absent a warning is printed (once) and nothing else happens.
 /// - if in cooldown (cooldown_counter > 0): cooldown_counter -= 1, wait = 0.
-/// - if improved (min: `current < best - min_delta`; max: `current > best + min_delta`):
+/// - if improved by more than |min_delta| (Keras 3's MonitorCallback: min `current + |d| < best`,
+///   max `current - |d| > best`; a negative min_delta counts as its absolute value):
 ///   best = current, wait = 0;
-/// - else if not in cooldown: wait += 1; when wait >= patience and lr > min_lr:
-///   lr = max(lr * factor, min_lr), `Epoch N: ReduceLROnPlateau reducing learning rate to X.`
-///   (verbose > 0), cooldown_counter = cooldown, wait = 0.
+/// - else if not in cooldown: wait += 1; when wait >= patience and lr > float32(min_lr), where
+///   lr is read as the float32 the optimizer's variable holds: lr = max(lr * factor, min_lr),
+///   `Epoch N: ReduceLROnPlateau reducing learning rate to X.` (verbose > 0; X as Python prints
+///   that double, e.g. 0.010000000149011612 for 0.1 · 0.1), cooldown_counter = cooldown, wait = 0.
 /// An optimizer whose learning rate follows a schedule cannot be reduced: ValueError at train
 /// begin (Keras fails at the first reduction).
 /// Allowed: factor < 1 (Keras's ValueError) and >= 0; patience, cooldown >= 0; min_lr finite and

@@ -32,6 +32,8 @@
 ///   hooks in regula, so it writes only the `epoch_` series.)
 /// - Event files are flushed at every epoch end and at test end, so a running TensorBoard sees
 ///   each epoch as it ends.
+/// - Beyond Keras, a fit resumed from a backup (BackupAndRestore) continues the event files of the
+///   interrupted run instead of starting new ones (`state`).
 ///
 /// Errors: a negative histogram_freq, or an update_freq other than "epoch", "batch" or a positive
 /// integer, is a ValueError (listing what is allowed) at construction. A log_dir that cannot be
@@ -88,7 +90,10 @@ class TensorBoard final : public Callback {
   void on_train_batch_begin(int64_t batch, Logs& logs) override;
   void on_train_batch_end(int64_t batch, Logs& logs) override;
   void on_test_end(Logs& logs) override;
-  /// Resuming: the global batch counter (the step of batch summaries).
+  /// Resuming: the global batch counter (the step of batch summaries), and each event file's
+  /// path and length (flushed first). Restored, the files this fit's on_train_begin opened are
+  /// removed and the saved ones continue from those lengths: a resumed run's curves go on in the
+  /// same files, without the records written after the backup.
   SavedState state() const override;
   void set_state(const SavedState& state) override;
 

@@ -58,6 +58,10 @@ nlohmann::json article_experiment();
 /// Throws IOError for an unreadable file and ValueError (naming the file and key) for an
 /// unknown section or key.
 nlohmann::json load(const std::string& path);
+/// The experiment a run directory's run was started with (its experiment.yaml, as written: already
+/// resolved, so it is not merged with the default again). Throws ValueError when the directory
+/// holds no run, IOError when the file cannot be read.
+nlohmann::json load_run_experiment(const std::string& run_dir);
 
 /// Overlays `overrides` on `base` key by key (objects merge recursively; other values replace).
 nlohmann::json merge(nlohmann::json base, const nlohmann::json& overrides);
@@ -69,9 +73,22 @@ std::unique_ptr<Model> build_model(const nlohmann::json& model_section, const Sh
 /// (28, 28, 1), the default data set's; its layers under the experiment's dtype_policy.
 std::unique_ptr<Model> summary_model(const nlohmann::json& experiment);
 
+/// What a run does with a run directory that already holds a run (its experiment.yaml).
+enum class ExistingRun {
+  /// Refuse, saying how to resume it or start afresh (nothing is changed).
+  refuse,
+  /// Continue the interrupted run from its BackupAndRestore backup; a finished run (report.html,
+  /// its last file, written) or a directory without a run is refused.
+  resume,
+  /// Remove the earlier run's directory and start afresh.
+  overwrite,
+};
+
 struct RunOptions {
   /// Where to write the run directory; empty: runs/<YYYYmmdd-HHMMSS>.
   std::string run_dir = "";
+  /// A run directory that already holds a run: refused unless resumed or overwritten.
+  ExistingRun existing = ExistingRun::refuse;
   /// Progress verbosity of fit (Keras's 0/1/2).
   int verbose = 1;
   /// Where the summary, progress and results are printed.

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,26 @@ struct WorkerExit {
 /// The environment that gives a worker `threads` threads (OMP_NUM_THREADS, REGULA_NUM_THREADS).
 std::map<std::string, std::string> thread_environment(int threads);
 
+/// A worker's first call: when this process was started by WorkerProcesses, it is sent SIGTERM
+/// when its driver dies (even by SIGKILL), and it ends at once (exit status 1, with a message) if
+/// the driver is already gone. Does nothing in a process started otherwise.
+void die_with_driver();
+
+/// An exclusive lock on a directory (flock on `<dir>/.lock`) held while one process works in it,
+/// released when the lock is destroyed or the process ends (even killed).
+class DirectoryLock {
+ public:
+  /// Locks `dir` (which must exist); nullopt when another process holds it.
+  static std::optional<DirectoryLock> try_lock(const std::string& dir);
+  DirectoryLock(DirectoryLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  DirectoryLock& operator=(DirectoryLock&&) = delete;
+  ~DirectoryLock();
+
+ private:
+  explicit DirectoryLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 class WorkerProcesses {
  public:
   /// At most `capacity` (>= 1) workers at once; ValueError otherwise.
@@ -53,13 +74,15 @@ class WorkerProcesses {
   bool full() const { return running() >= static_cast<size_t>(capacity_); }
 
   /// Starts `argv` (argv[0] is the program's path) as a worker tagged `tag`, with this process's
-  /// environment plus `environment` (name → value, replacing), its standard output and error
-  /// appended to `log_path`. Returns its process id. Throws StateError when full, ValueError for an
+  /// environment plus `environment` (name → value, replacing) and REGULA_WORKER_PARENT (this
+  /// process's id, for die_with_driver), its standard output and error appended to `log_path`. Returns its process id. Throws StateError when full, ValueError for an
   /// empty argv, IOError (naming the program or the log) when it cannot be started.
   int start(int64_t tag, const std::vector<std::string>& argv, const std::map<std::string, std::string>& environment,
             const std::string& log_path);
 
   /// Blocks until a worker ends and returns how it ended; StateError when none is running.
+  /// Throws Interrupted when a stop is asked for meanwhile (utils/stop_request.hpp); destroying
+  /// the WorkerProcesses then stops the workers.
   WorkerExit wait_any();
 
  private:

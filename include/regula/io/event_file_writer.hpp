@@ -58,6 +58,11 @@ class EventFileWriter {
   /// the `file_version` record. Throws IOError naming the directory or file and the system's
   /// reason when either cannot be created.
   explicit EventFileWriter(std::string log_dir);
+  /// Continues the event file `path` written earlier (a resumed fit): the file is cut back to
+  /// its first `length` bytes (what was written up to a backup) and later records follow them.
+  /// Throws IOError naming the file when it is missing, shorter than `length` or not writable.
+  static EventFileWriter continue_file(const std::string& path, uint64_t length);
+  EventFileWriter(EventFileWriter&& other) noexcept;
   /// Flushes and closes (errors at this point are not reported; call `close` to see them).
   ~EventFileWriter();
   EventFileWriter(const EventFileWriter&) = delete;
@@ -80,11 +85,14 @@ class EventFileWriter {
 
   /// Pushes the buffered records to the file; throws IOError when the file cannot be written.
   void flush();
+  /// The bytes in the file after a `flush`.
+  uint64_t flushed_length();
   /// Flushes and closes the file; later writes throw StateError. Throws IOError on a write error.
   void close();
   bool is_open() const { return file_ != nullptr; }
 
  private:
+  EventFileWriter() = default;
   std::string log_dir_;
   std::string path_;
   std::FILE* file_ = nullptr;

@@ -17,7 +17,15 @@ namespace regula::io {
 /// file. The temporary file is "<path>.tmp-<pid>-<n>" (unique per process and call) in the same
 /// folder. When `write` throws or the rename fails, the temporary file is removed, `path` is
 /// left as it was, and the error (IOError naming `path` for the rename) propagates.
-void write_atomically(const std::string& path, const std::function<void(const std::string& temporary_path)>& write);
+/// With `previous` set, a `path` already there is first renamed to `previous` (replacing it), so
+/// that the file before this one is kept: at every moment `path` or `previous` holds a whole file.
+void write_atomically(const std::string& path, const std::function<void(const std::string& temporary_path)>& write,
+                      const std::string& previous = "");
+
+/// Removes the temporary files ("<name>.tmp-<pid>-<n>") that processes which no longer run left in
+/// `directory` (killed while writing); those of live processes stay. Returns how many were removed.
+/// A missing directory has none.
+int remove_stale_temporaries(const std::string& directory);
 
 /// Writes `bytes` to `path` atomically. Throws IOError naming the path and the system's reason
 /// on failure (e.g. its folder does not exist or is not writable, or the disk is full).

@@ -91,18 +91,24 @@ class Hdf5Group {
 /// An open HDF5 file; the object is its root group. h5py's `h5py.File(path, "r"/"w")`.
 class Hdf5File : public Hdf5Group {
  public:
-  /// Creates (truncating) `path` for writing.
+  /// A new file to be written at `path` (replacing it). It is built in memory and written by
+  /// `close`, so that a write error (a full disk) is an IOError of regula's own writing and never
+  /// leaves the HDF5 library with a file it cannot close.
   static Hdf5File create(const std::string& path);
   /// Opens `path` read-only; IOError when missing or not an HDF5 file.
   static Hdf5File open(const std::string& path);
-  /// Flushes and closes now (the destructor also closes, ignoring errors); IOError on failure.
+  /// Closes now, writing a created file to its path; IOError naming the path on failure. The
+  /// destructor also closes, but then a created file is not written.
   void close();
   ~Hdf5File();
   Hdf5File(Hdf5File&&) = default;
   Hdf5File& operator=(Hdf5File&&) = default;
 
  private:
-  Hdf5File(std::string file, Hdf5Handle handle) : Hdf5Group(std::move(file), "/", std::move(handle)) {}
+  Hdf5File(std::string file, Hdf5Handle handle, bool in_memory)
+      : Hdf5Group(std::move(file), "/", std::move(handle)), in_memory_(in_memory) {}
+  /// Created: its bytes live in memory until `close` writes them.
+  bool in_memory_ = false;
 };
 
 }  // namespace regula::io

@@ -4,10 +4,12 @@
 /// class or sample weights (Keras's rule for `metrics=`), weighted by the samples in each batch.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "regula/losses/loss.hpp"
 #include "regula/tensor/tensor.hpp"
+#include "regula/utils/direction.hpp"
 
 namespace regula::metrics {
 
@@ -18,6 +20,8 @@ class Metric {
   const std::string& name() const { return name_; }
   /// Adds one batch.
   virtual void update(const Tensor& y_true, const Tensor& y_pred) = 0;
+  /// The direction in which the metric improves (Keras's `_direction`): up for the accuracies.
+  virtual Direction direction() const { return Direction::kMax; }
   /// The mean so far (0 before any update).
   double result() const { return count_ == 0 ? 0.0 : total_ / static_cast<double>(count_); }
   void reset() { total_ = 0.0; count_ = 0; }
@@ -47,6 +51,12 @@ using MetricPtr = std::shared_ptr<Metric>;
 /// own names: "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy".
 /// Throws ValueError listing the known names.
 MetricPtr get(const std::string& name, const losses::Loss& loss);
+
+/// The direction in which a logged quantity improves, as Keras 3's MonitorCallback infers it for
+/// mode "auto": with any `val_` prefix removed, `loss` decreases and a metric improves in its own
+/// direction (the accuracies, under every name `get` accepts: up). nullopt for any other name
+/// (Keras then raises a ValueError asking for mode "min" or "max").
+std::optional<Direction> improvement_direction(const std::string& logged_name);
 
 /// Fraction of samples whose predicted class matches (scikit-learn's `accuracy_score`).
 /// `y_true`: class indices (N) / (N, 1), or one-hot (N, C). `y_pred`: class indices, or scores

@@ -31,6 +31,7 @@
 #include "regula/losses/loss.hpp"
 #include "regula/metrics/metric.hpp"
 #include "regula/model/callback.hpp"
+#include "regula/model/fit_backups.hpp"
 #include "regula/model/history.hpp"
 #include "regula/optimizers/optimizer.hpp"
 
@@ -196,6 +197,8 @@ class Model {
   bool stop_training = false;
   /// The History of the last `fit`.
   const callbacks::History& history() const { return history_; }
+  /// While `fit` runs: its backups of the whole training (BackupAndRestore); null otherwise.
+  callbacks::FitBackups* fit_backups() const { return fit_backups_; }
 
   /// The ranks that train this model together (data parallelism); one process by default.
   /// Every rank holds the same weights and passes its shard of each global batch to
@@ -266,6 +269,7 @@ class Model {
   optimizers::OptimizerPtr optimizer_;
   std::vector<metrics::MetricPtr> metrics_;
   callbacks::History history_;
+  callbacks::FitBackups* fit_backups_ = nullptr;
   distributed::CommunicatorPtr communicator_ = distributed::single_process();
   /// Samples of the last training step over every rank (the weight of its loss in the epoch mean).
   int64_t last_step_samples_ = 0;

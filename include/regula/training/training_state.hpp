@@ -96,8 +96,9 @@ TrainingState capture_training_state(const Model& model, const std::vector<callb
 void restore_training_state(const TrainingState& state, Model& model, const std::vector<callbacks::Callback*>& callbacks,
                             data::BatchSource* source);
 
-/// Writes `state` to `path` (HDF5, layout above) atomically. Throws IOError naming the path.
-void save_training_state(const TrainingState& state, const std::string& path);
+/// Writes `state` to `path` (HDF5, layout above) atomically; with `previous` set, the file that
+/// was at `path` is kept there (io::write_atomically). Throws IOError naming the path.
+void save_training_state(const TrainingState& state, const std::string& path, const std::string& previous = "");
 /// Reads a file written by `save_training_state`. Throws IOError naming the path for a file that
 /// is missing, not HDF5, not a training state, of another format version, or truncated.
 TrainingState load_training_state(const std::string& path);
