@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "regula/backend/context.hpp"
 #include "regula/error.hpp"
 #include "regula/model/model.hpp"
 #include "regula/training/training_state.hpp"
@@ -16,6 +17,7 @@ namespace {
 constexpr const char* kLossTotal = "loop/loss_total";
 constexpr const char* kLossCount = "loop/loss_count";
 constexpr const char* kStopTraining = "loop/stop_training";
+constexpr const char* kThreads = "loop/threads";
 
 struct LoadedBackup {
   TrainingState state;
@@ -83,6 +85,7 @@ void TrainingBackups::write(const callbacks::BackupFiles& files, const LoopPosit
   state.epoch_progress.numbers[kLossTotal] = position.loss_total;
   state.epoch_progress.numbers[kLossCount] = static_cast<double>(position.loss_count);
   state.epoch_progress.numbers[kStopTraining] = position.stop_training ? 1.0 : 0.0;
+  state.epoch_progress.numbers[kThreads] = static_cast<double>(backend::context().num_threads());
   save_training_state(state, files.latest, files.previous);
 }
 
@@ -100,6 +103,14 @@ std::optional<LoopPosition> TrainingBackups::restore_pending() {
   position.loss_total = state.epoch_progress.number(owner, kLossTotal);
   position.loss_count = static_cast<int64_t>(state.epoch_progress.number(owner, kLossCount));
   position.stop_training = state.epoch_progress.number(owner, kStopTraining) != 0.0;
+  // Sums split over another number of threads round differently: the run goes on, but not bit for bit.
+  const auto threads = state.epoch_progress.numbers.find(kThreads);
+  if (threads != state.epoch_progress.numbers.end() && static_cast<int>(threads->second) != backend::context().num_threads())
+    std::fprintf(stderr,
+                 "Warning: %s was written by a run with %d threads and this one has %d: it continues, but not bit for "
+                 "bit as the interrupted run would have (give it %d threads for that)\n",
+                 loaded->path.c_str(), static_cast<int>(threads->second), backend::context().num_threads(),
+                 static_cast<int>(threads->second));
   // A backup of another model, optimizer or callback list is refused naming the file.
   try {
     restore_training_state(state, model_, callbacks_, &source_);
