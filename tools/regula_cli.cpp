@@ -60,6 +60,9 @@ nlohmann::json resolve(const Overrides& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any thread starts: SIGINT and SIGTERM end a run cleanly (fit backs up and
+  // stops; search and ablate stop their workers), received on a thread of their own.
+  rg::stop_on_signals();
   CLI::App app{"regula: Keras-style training of neural networks that generalize"};
   app.require_subcommand(1);
   Overrides fit_overrides, summary_overrides;
@@ -130,9 +133,6 @@ int main(int argc, char** argv) {
   report->add_option("--out", report_out, "HTML file to write (default: RUN_DIR/report.html, or comparison.html for several)");
 
   CLI11_PARSE(app, argc, argv);
-  // SIGINT and SIGTERM end a run cleanly: fit backs up and stops, search and ablate stop their
-  // workers; a worker dies with its driver.
-  rg::stop_on_signals();
   rg::experiment::die_with_driver();
   try {
     if (fit->parsed() && !resume_dir.empty()) {

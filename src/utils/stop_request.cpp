@@ -1,23 +1,46 @@
 #include "regula/utils/stop_request.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
-#include <csignal>
+#include <thread>
 
 namespace regula {
 namespace {
 
 // -1: no request; otherwise the signal number (0 for a program's request).
 std::atomic<int> requested{-1};
-static_assert(std::atomic<int>::is_always_lock_free, "stop requests are made from signal handlers");
+static_assert(std::atomic<int>::is_always_lock_free, "stop requests may come from any thread");
 
-extern "C" void on_stop_signal(int signal_number) {
-  if (requested.load() >= 0) {
-    // The second signal: the default action, now.
-    std::signal(signal_number, SIG_DFL);
-    std::raise(signal_number);
-    return;
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// The one thread that receives SIGINT and SIGTERM. Every other thread keeps them blocked, so a
+// signal never interrupts a compute kernel: a signal frame pushed on top of a JIT kernel that
+// keeps data below its stack pointer corrupts it (seen with oneDNN 2.6's AVX-512 GEMM: heap
+// corruption after a SIGTERM mid-step, none with its AVX2 kernels or without the signal).
+void wait_for_signals() {
+  const sigset_t set = stop_signals();
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&set, &signal_number) != 0) continue;
+    if (requested.load() >= 0) {
+      // The second signal: its default action, now (the process ends as without the handler).
+      struct sigaction fallback {};
+      fallback.sa_handler = SIG_DFL;
+      sigaction(signal_number, &fallback, nullptr);
+      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+      raise(signal_number);
+      return;
+    }
+    request_stop(signal_number);
   }
-  request_stop(signal_number);
 }
 
 }  // namespace
@@ -40,12 +63,12 @@ const char* stop_cause(int signal_number) noexcept {
 }
 
 void stop_on_signals() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  static std::atomic<bool> started{false};
+  if (started.exchange(true)) return;
+  // Blocked here, before other threads start, so that every thread made later inherits the mask.
+  const sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(wait_for_signals).detach();
 }
 
 }  // namespace regula

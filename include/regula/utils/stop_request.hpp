@@ -21,6 +21,10 @@ void clear_stop_request() noexcept;
 const char* stop_cause(int signal_number) noexcept;
 /// Makes SIGINT and SIGTERM request a stop; a second one of either ends the process at once, as
 /// it would have without the handler (the process's own choice when a clean end takes too long).
+/// Call it first in main, before any other thread starts: it blocks both signals in the calling
+/// thread (threads made later inherit that) and receives them on a thread of its own, so that no
+/// signal interrupts a compute kernel. Child processes started later inherit the blocked mask
+/// unless they reset it (WorkerProcesses does).
 void stop_on_signals();
 
 }  // namespace regula
