@@ -6,8 +6,9 @@ scores byte for byte, and no temporary file left anywhere in the run directory.
     kill_and_resume.py REGULA WORK_DIR [--kills N] [--seed S]
 
 Each attempt is `regula fit EXPERIMENT --run-dir RUN` (the first, or after a kill before the run
-had started) or `regula fit --resume RUN`, killed after a random time within the uninterrupted
-run's duration: most kills are SIGKILL (kill -9: no chance to clean up), one in four SIGTERM (a
+had started) or `regula fit --resume RUN`, killed after a random time up to 0.6 of the
+uninterrupted run's duration, until the run finishes; fresh runs follow until N kills are done,
+each compared with the uninterrupted one: most kills are SIGKILL (kill -9: no chance to clean up), one in four SIGTERM (a
 clean stop that backs up first, exit status 143). The experiment backs up every 3 batches with
 double checkpointing, so kills land during steps, validation, checkpoint writes and backups.
 Used by ctest with 3 kills and by bench/ as a soak with 50.
@@ -66,45 +67,48 @@ def main():
         sys.exit(f"the uninterrupted run failed: {done.stderr}")
     print(f"uninterrupted run: {duration:.1f} s")
 
-    run = work / "run"
-    subprocess.run(["rm", "-rf", str(run)], check=True)
-    kills, attempts = 0, 0
-    while not (run / "report.html").exists():  # the last file a run writes
-        attempts += 1
-        holds_run = (run / "experiment.yaml").exists()
-        proc = fit(a.regula, ["--resume", str(run)] if holds_run else [str(experiment), "--run-dir", str(run), "--overwrite"])
-        if kills < a.kills:
-            try:
-                proc.wait(timeout=rng.uniform(0.05, 0.8) * duration)
-            except subprocess.TimeoutExpired:
-                how = signal.SIGTERM if rng.random() < 0.25 else signal.SIGKILL
-                proc.send_signal(how)
-                proc.wait()
-                kills += 1
-                stderr = proc.stderr.read()
-                # SIGTERM: a clean stop (143), or the signal's default action before the handler is
-                # installed (-15), or a normal end when it lands after training.
-                allowed = (-9,) if how == signal.SIGKILL else (143, -15, 0)
-                if proc.returncode not in allowed:
-                    sys.exit(f"attempt {attempts}: {how.name} gave exit status {proc.returncode}: {stderr}")
-                print(f"attempt {attempts}: {how.name} after part of a run, exit status {proc.returncode}")
-                continue
-        else:
-            proc.wait()
-        stderr = proc.stderr.read()
-        if proc.returncode != 0:
-            sys.exit(f"attempt {attempts} failed with exit status {proc.returncode}: {stderr}")
-    print(f"{kills} kills, {attempts} attempts")
-
+    # Cycles: a fresh run killed and resumed until it finishes, compared with the reference; as
+    # many cycles as it takes to reach the number of kills.
+    kills, attempts, cycles = 0, 0, 0
     failures = []
-    for name in COMPARED:
-        if (reference / name).read_bytes() != (run / name).read_bytes():
-            failures.append(f"{name} differs from the uninterrupted run's")
-    temporaries = [str(p) for p in run.rglob("*") if ".tmp-" in p.name]
-    if temporaries:
-        failures.append(f"temporaries left: {temporaries}")
-    if (run / "backup").exists() and any((run / "backup").iterdir()):
-        failures.append("the backup was not removed at the end")
+    while kills < a.kills or cycles == 0:
+        cycles += 1
+        run = work / f"run-{cycles}"
+        subprocess.run(["rm", "-rf", str(run)], check=True)
+        while not (run / "report.html").exists():  # the last file a run writes
+            attempts += 1
+            holds_run = (run / "experiment.yaml").exists()
+            proc = fit(a.regula, ["--resume", str(run)] if holds_run else [str(experiment), "--run-dir", str(run), "--overwrite"])
+            if kills < a.kills:
+                try:
+                    proc.wait(timeout=rng.uniform(0.05, 0.6) * duration)
+                except subprocess.TimeoutExpired:
+                    how = signal.SIGTERM if rng.random() < 0.25 else signal.SIGKILL
+                    proc.send_signal(how)
+                    proc.wait()
+                    kills += 1
+                    stderr = proc.stderr.read()
+                    # SIGTERM: a clean stop (143), or the signal's default action before the handler
+                    # is installed (-15), or a normal end when it lands after training.
+                    allowed = (-9,) if how == signal.SIGKILL else (143, -15, 0)
+                    if proc.returncode not in allowed:
+                        sys.exit(f"attempt {attempts}: {how.name} gave exit status {proc.returncode}: {stderr}")
+                    print(f"cycle {cycles}, attempt {attempts}: {how.name}, exit status {proc.returncode}")
+                    continue
+            else:
+                proc.wait()
+            stderr = proc.stderr.read()
+            if proc.returncode != 0:
+                sys.exit(f"attempt {attempts} failed with exit status {proc.returncode}: {stderr}")
+        for name in COMPARED:
+            if (reference / name).read_bytes() != (run / name).read_bytes():
+                failures.append(f"cycle {cycles}: {name} differs from the uninterrupted run's")
+        temporaries = [str(p) for p in run.rglob("*") if ".tmp-" in p.name]
+        if temporaries:
+            failures.append(f"cycle {cycles}: temporaries left: {temporaries}")
+        if (run / "backup").exists() and any((run / "backup").iterdir()):
+            failures.append(f"cycle {cycles}: the backup was not removed at the end")
+    print(f"{kills} kills, {attempts} attempts, {cycles} runs")
     if failures:
         sys.exit("\n".join(failures))
     print(f"identical to the uninterrupted run: {', '.join(COMPARED)}; no temporaries")
