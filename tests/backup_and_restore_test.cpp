@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,10 +30,16 @@ constexpr int kEpochs = 4;
 
 /// Stands for the process being killed: throws at the start of batch `batch` of epoch `epoch`
 /// (a batch of -1: at that epoch's end, after every other callback's on_epoch_end).
+/// It can also stand for a callback that stops training at the end of batch `stop_at`.
 class Interrupt final : public rg::callbacks::Callback {
  public:
-  explicit Interrupt(std::optional<std::pair<int, int64_t>> at = std::nullopt) : at_(at) {}
+  explicit Interrupt(std::optional<std::pair<int, int64_t>> at = std::nullopt,
+                     std::optional<std::pair<int, int64_t>> stop_at = std::nullopt)
+      : at_(at), stop_at_(stop_at) {}
   void on_epoch_begin(int epoch, rg::callbacks::Logs&) override { epoch_ = epoch; }
+  void on_train_batch_end(int64_t batch, rg::callbacks::Logs&) override {
+    if (stop_at_ && stop_at_->first == epoch_ && stop_at_->second == batch) model().stop_training = true;
+  }
   void on_train_batch_begin(int64_t batch, rg::callbacks::Logs&) override {
     if (at_ && at_->first == epoch_ && at_->second == batch) throw std::runtime_error("killed");
   }
@@ -45,6 +52,7 @@ class Interrupt final : public rg::callbacks::Callback {
 
  private:
   std::optional<std::pair<int, int64_t>> at_;
+  std::optional<std::pair<int, int64_t>> stop_at_;
   int epoch_ = 0;
 };
 
@@ -58,7 +66,8 @@ std::string file_bytes(const fs::path& path) {
 /// ModelCheckpoint save_best_only, CSVLogger) after BackupAndRestore.
 struct FitRun {
   FitRun(const fs::path& dir, const ImageData& data, rg::callbacks::BackupAndRestoreOptions backup_options,
-      std::optional<std::pair<int, int64_t>> interrupt_at = std::nullopt)
+         std::optional<std::pair<int, int64_t>> interrupt_at = std::nullopt,
+         std::optional<std::pair<int, int64_t>> stop_at = std::nullopt)
       : model(stateful_model(5)),
         datagen({.rotation_range = 15, .width_shift_range = 0.1, .horizontal_flip = true}),
         backup((dir / "backup").string(), backup_options),
@@ -66,7 +75,7 @@ struct FitRun {
         reduce_lr({.monitor = "val_loss", .factor = 0.5, .patience = 0, .min_delta = 10.0}),
         checkpoint((dir / "best.h5").string(), {.monitor = "val_loss", .save_best_only = true}),
         csv((dir / "log.csv").string()),
-        interrupt(interrupt_at) {
+        interrupt(interrupt_at, stop_at) {
     fs::create_directories(dir);
     try {
       model->fit(datagen.flow(data.x.slice_rows(0, 48), data.y.slice_rows(0, 48), {.batch_size = 8, .seed = 99}),
@@ -101,24 +110,25 @@ class BackupAndRestoreTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   /// The resumed run (interrupted at `at`, then fitted again) against the uninterrupted one.
-  void expect_exact_resume(rg::callbacks::BackupAndRestoreOptions options, std::pair<int, int64_t> at) {
+  void expect_exact_resume(rg::callbacks::BackupAndRestoreOptions options, std::pair<int, int64_t> at,
+                           std::optional<std::pair<int, int64_t>> stop_at = std::nullopt) {
     fs::remove_all(dir_ / "straight");
     fs::remove_all(dir_ / "resumed");
     const ImageData data = small_images(64);
-    const FitRun straight(dir_ / "straight", data, options);
+    const FitRun straight(dir_ / "straight", data, options, std::nullopt, stop_at);
     ASSERT_FALSE(straight.interrupted);
     {
-      const FitRun first(dir_ / "resumed", data, options, at);
+      const FitRun first(dir_ / "resumed", data, options, at, stop_at);
       ASSERT_TRUE(first.interrupted);
       ASSERT_TRUE(fs::exists(first.backup.files().latest));
     }
-    const FitRun resumed(dir_ / "resumed", data, options);
+    const FitRun resumed(dir_ / "resumed", data, options, std::nullopt, stop_at);
     ASSERT_FALSE(resumed.interrupted);
     EXPECT_TRUE(same_bits(resumed.model->get_weights(), straight.model->get_weights()));
     EXPECT_EQ(resumed.model->optimizer().iterations(), straight.model->optimizer().iterations());
     EXPECT_EQ(resumed.model->optimizer().learning_rate(), straight.model->optimizer().learning_rate());
     // History goes on from the backup: it holds every epoch, those before the interruption too.
-    ASSERT_EQ(resumed.model->history().size(), static_cast<size_t>(kEpochs));
+    ASSERT_EQ(resumed.model->history().size(), straight.model->history().size());
     for (const char* key : {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"})
       EXPECT_EQ(resumed.model->history()[key], straight.model->history()[key]) << key;
     EXPECT_EQ(resumed.early_stopping.best(), straight.early_stopping.best());
@@ -150,6 +160,26 @@ TEST_F(BackupAndRestoreTest, BatchBackupsResumeExactlyMidEpoch) {
 TEST_F(BackupAndRestoreTest, AnInterruptionAtAnEpochEndResumesExactly) {
   expect_exact_resume({}, {1, -1});
   expect_exact_resume({.save_freq = 3, .double_checkpoint = true}, {2, -1});
+}
+
+TEST_F(BackupAndRestoreTest, AStopAskedForMidEpochStillEndsThatEpochAfterAResume) {
+  // A callback stops training at epoch 1's third batch; the backup of that batch (every batch)
+  // holds the stop. Resumed, the epoch still validates and ends (History, CSV, checkpoint), as
+  // the uninterrupted fit did, and no epoch follows.
+  expect_exact_resume({.save_freq = 1}, {1, -1}, std::make_pair(1, int64_t{2}));
+  EXPECT_EQ(FitRun(dir_ / "count", small_images(64), {}, std::nullopt, std::make_pair(1, int64_t{2})).model->history().size(), 2u);
+}
+
+TEST_F(BackupAndRestoreTest, AFitEndingWithANonFiniteLossKeepsItsBackup) {
+  // fit's NaN error calls on_train_end on its way out; delete_checkpoint must not remove the
+  // backup then ("a fit that ends with an error keeps it").
+  rg::testing_support::ImageData data = small_images(64);
+  for (int64_t i = 40 * 64; i < data.x.size(); ++i) data.x[i] = std::nanf("");
+  auto model = stateful_model(5);
+  rg::callbacks::BackupAndRestore backup((dir_ / "backup").string(), {.save_freq = 1});
+  EXPECT_THROW(model->fit(data.x, data.y, {.batch_size = 8, .epochs = 1, .verbose = 0, .callbacks = {&backup}, .shuffle = false}),
+               rg::NumericalError);
+  EXPECT_TRUE(fs::exists(backup.files().latest));
 }
 
 TEST_F(BackupAndRestoreTest, TheRestoredEpochOverridesInitialEpoch) {

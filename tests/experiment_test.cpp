@@ -97,6 +97,25 @@ TEST_F(ExperimentTest, BadAugmentationOptionsFailBeforeAnythingIsWritten) {
   }
 }
 
+TEST_F(ExperimentTest, OnlyARunsOwnDirectoryIsResumedOrOverwritten) {
+  // --overwrite removes an earlier run; a directory that merely holds a user's experiment.yaml is
+  // not a run (no .regula-run marker) and is refused, not removed.
+  const fs::path user_dir = dir_ / "mine";
+  fs::create_directories(user_dir);
+  std::ofstream(user_dir / "experiment.yaml") << "fit: {epochs: 1}\n";
+  std::ofstream(user_dir / "notes.txt") << "mine";
+  const auto e = rg::experiment::load(write("e.yaml", "data: {dataset: {x: missing-x.idx, y: missing-y.idx}}\n"));
+  for (const auto existing : {rg::experiment::ExistingRun::overwrite, rg::experiment::ExistingRun::refuse}) {
+    try {
+      rg::experiment::run(e, {.run_dir = user_dir.string(), .existing = existing, .verbose = 0});
+      ADD_FAILURE() << "a directory with a user's experiment.yaml was taken for a run";
+    } catch (const rg::ValueError& err) {
+      EXPECT_NE(std::string(err.what()).find("no regula run wrote"), std::string::npos) << err.what();
+    }
+  }
+  EXPECT_TRUE(fs::exists(user_dir / "notes.txt"));
+}
+
 TEST_F(ExperimentTest, DataComesFromNpyCsvOrAnImageFolder) {
   // The same 40 two-class samples as .npy arrays, a CSV table and a folder per class; each run
   // trains on all 40 (validation_split 0) and names the source in nothing but the data section.

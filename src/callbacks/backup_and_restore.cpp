@@ -58,7 +58,7 @@ void BackupAndRestore::on_epoch_end(int, Logs&) {
 }
 
 void BackupAndRestore::on_train_end(Logs&) {
-  if (!options_.delete_checkpoint) return;
+  if (!options_.delete_checkpoint || backups_of(*this).failed()) return;
   const BackupFiles f = files();
   std::error_code ec;
   fs::remove(f.latest, ec);

@@ -1,6 +1,7 @@
 #include "regula/callbacks/tensorboard.hpp"
 
 #include <filesystem>
+#include <optional>
 
 #include "regula/error.hpp"
 #include "regula/io/event_file_writer.hpp"
@@ -56,9 +57,10 @@ void TensorBoard::close_writers() {
 SavedState TensorBoard::state() const {
   SavedState s;
   s.numbers = {{"global_train_batch", static_cast<double>(global_train_batch_)}};
+  // Each event file by its name in log_dir/<run> (the run directory may have moved since).
   const auto record = [&s](const std::unique_ptr<io::EventFileWriter>& writer, const std::string& run) {
     if (!writer || !writer->is_open()) return;
-    s.texts[run + "/path"] = writer->path();
+    s.texts[run + "/file"] = std::filesystem::path(writer->path()).filename().string();
     s.numbers[run + "/length"] = static_cast<double>(writer->flushed_length());
   };
   record(train_, "train");
@@ -69,27 +71,38 @@ SavedState TensorBoard::state() const {
 void TensorBoard::set_state(const SavedState& s) {
   constexpr const char* kOwner = "TensorBoard::set_state";
   const int64_t global_train_batch = static_cast<int64_t>(s.number(kOwner, "global_train_batch"));
-  // Continue the saved files (checked before anything changes); drop the ones this fit opened.
-  std::unique_ptr<io::EventFileWriter> train, validation;
-  const auto reopen = [&](const std::string& run) -> std::unique_ptr<io::EventFileWriter> {
-    const auto path = s.texts.find(run + "/path");
-    if (path == s.texts.end()) return nullptr;
-    return std::make_unique<io::EventFileWriter>(
-        io::EventFileWriter::continue_file(path->second, static_cast<uint64_t>(s.number(kOwner, run + "/length"))));
+  // The saved files, each checked before anything changes.
+  struct Saved {
+    std::string path;
+    uint64_t length = 0;
   };
-  train = reopen("train");
-  validation = reopen("validation");
+  std::optional<Saved> saved[2];
+  const char* runs[2] = {"train", "validation"};
+  for (int r = 0; r < 2; ++r) {
+    const auto file = s.texts.find(std::string(runs[r]) + "/file");
+    if (file == s.texts.end()) continue;
+    const std::string path = (std::filesystem::path(options_.log_dir) / runs[r] / file->second).string();
+    const uint64_t length = static_cast<uint64_t>(s.number(kOwner, std::string(runs[r]) + "/length"));
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec || size < length)
+      throw IOError("TensorBoard: cannot continue the event file '" + path + "' of the backup: " +
+                    (ec ? ec.message() : "it holds fewer bytes than were written before the backup"));
+    saved[r] = Saved{path, length};
+  }
+  // The files this fit's on_train_begin opened make way for the saved ones.
   for (std::unique_ptr<io::EventFileWriter>* slot : {&train_, &validation_}) {
     if (!*slot) continue;
     const std::string opened = (*slot)->path();
     (*slot)->close();
     slot->reset();
-    if ((train && train->path() == opened) || (validation && validation->path() == opened)) continue;
+    const bool kept = (saved[0] && saved[0]->path == opened) || (saved[1] && saved[1]->path == opened);
     std::error_code ec;
-    std::filesystem::remove(opened, ec);
+    if (!kept) std::filesystem::remove(opened, ec);
   }
-  train_ = std::move(train);
-  validation_ = std::move(validation);
+  if (saved[0]) train_ = std::make_unique<io::EventFileWriter>(io::EventFileWriter::continue_file(saved[0]->path, saved[0]->length));
+  if (saved[1])
+    validation_ = std::make_unique<io::EventFileWriter>(io::EventFileWriter::continue_file(saved[1]->path, saved[1]->length));
   global_train_batch_ = global_train_batch;
 }
 

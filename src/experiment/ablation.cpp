@@ -284,6 +284,8 @@ AblationResult ablate(const json& experiment, const AblationOptions& options) {
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> log(std::fopen((dirs[k].string() + ".log").c_str(), "w"), &std::fclose);
         if (!log) throw IOError(dirs[k].string() + ".log: cannot write the variant's log");
         run_plan(plans[k], {.run_dir = dirs[k].string(), .existing = ExistingRun::overwrite, .verbose = 0, .out = log.get()});
+      } catch (const Interrupted&) {
+        throw;  // a stop request ends the ablation, not only this variant
       } catch (const std::exception& e) {
         error = e.what();
       }

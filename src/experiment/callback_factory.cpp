@@ -33,8 +33,9 @@ std::string in_run_dir(const std::string& path, const std::string& run_dir) {
 SaveFrequency save_frequency(const nlohmann::json& freq, const Reader& r) {
   if (freq.is_string()) return freq.get<std::string>();
   if (freq.is_number_integer()) return freq.get<int64_t>();
-  throw ValueError(r.where() + ": save_freq=" + freq.dump() +
-                   " is not allowed; allowed: 'epoch' or a number of training batches >= 1");
+  const SaveFrequency neither(freq.dump());
+  neither.check(r.where());  // throws, saying what is allowed
+  return neither;
 }
 
 /// Each factory reads the options once and returns how to make the callback from them.

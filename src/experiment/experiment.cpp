@@ -1,6 +1,8 @@
 #include "regula/experiment/experiment.hpp"
 
+#include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "regula/backend/context.hpp"
 #include "regula/config/yaml.hpp"
@@ -151,21 +153,34 @@ json load_run_experiment(const std::string& run_dir) {
 
 namespace {
 
-bool has_backup(const json& experiment) {
-  if (!experiment.contains("callbacks") || !experiment["callbacks"].is_array()) return false;
+/// The backup_dir of the experiment's BackupAndRestore callback, if it has one.
+std::optional<std::string> backup_dir_of(const json& experiment) {
+  if (!experiment.contains("callbacks") || !experiment["callbacks"].is_array()) return std::nullopt;
   for (const json& c : experiment["callbacks"])
-    if (c.is_object() && c.value("class_name", "") == "BackupAndRestore") return true;
-  return false;
+    if (c.is_object() && c.value("class_name", "") == "BackupAndRestore") return c.value("backup_dir", "");
+  return std::nullopt;
 }
+
+bool has_backup(const json& experiment) { return backup_dir_of(experiment).has_value(); }
+
+/// The file that marks a directory as a run's (written first): only such a directory is resumed
+/// or removed by --overwrite.
+constexpr const char* kRunMarker = ".regula-run";
 
 /// Applies `existing` to the run directory before anything is loaded or written, creates it, and
 /// removes the temporaries that a killed run left in it.
 void prepare_run_directory(const std::string& run_dir, ExistingRun existing, const json& experiment) {
   const fs::path dir(run_dir);
   std::error_code ec;
-  const bool holds_run = fs::exists(dir / "experiment.yaml", ec);
+  // Run directories written before the marker existed are known by the files only a run writes.
+  const bool holds_run = fs::exists(dir / kRunMarker, ec) ||
+                         (fs::exists(dir / "experiment.yaml", ec) &&
+                          (fs::exists(dir / "history.json", ec) || fs::exists(dir / "report.html", ec)));
   // The report is the last file a run writes.
   const bool finished = fs::exists(dir / "report.html", ec);
+  if (!holds_run && fs::exists(dir / "experiment.yaml", ec))
+    throw ValueError(run_dir + ": holds an experiment.yaml that no regula run wrote (no " + kRunMarker +
+                     "); a run writes its own there, so choose another run directory");
   switch (existing) {
     case ExistingRun::refuse:
       if (holds_run)
@@ -180,6 +195,10 @@ void prepare_run_directory(const std::string& run_dir, ExistingRun existing, con
       if (!has_backup(experiment))
         throw ValueError(run_dir + ": the run's experiment has no BackupAndRestore callback, so it kept no backup to "
                          "resume from; start afresh with --overwrite");
+      if (const fs::path backup = dir / *backup_dir_of(experiment); !fs::exists(backup / "latest.training_state.h5", ec) &&
+                                                                     !fs::exists(backup / "_latest.training_state.h5", ec))
+        std::fprintf(stderr, "Warning: %s holds no backup yet (the run stopped before its first one): it starts afresh\n",
+                     backup.c_str());
       break;
     case ExistingRun::overwrite:
       if (holds_run) {
@@ -191,6 +210,7 @@ void prepare_run_directory(const std::string& run_dir, ExistingRun existing, con
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir))
     throw IOError(run_dir + ": cannot create the run directory: " + (ec ? ec.message() : "a file of that name is in the way"));
+  io::write_file_atomically((dir / kRunMarker).string(), std::string("a regula run directory\n"));
   io::remove_stale_temporaries(run_dir);
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -181,11 +182,16 @@ class TrialDriver {
   /// Writes the trial's directory and its trial.json; returns the directory.
   fs::path prepare(const tuning::Suggestion& suggestion) {
     const fs::path dir = run_dir_ / "trials" / fmt::format("{:04d}", suggestion.number);
-    if (fs::is_directory(dir) && !experiment::DirectoryLock::try_lock(dir.string()))
-      throw StateError(fmt::format("{}: another process is running this trial (a worker of an earlier search that "
-                                   "is still running?); stop it, or wait for it to end, and search again",
-                                   dir.string()));
-    fs::remove_all(dir);  // a trial interrupted earlier starts afresh
+    {
+      // Held while the directory is removed, so that no worker starts in it meanwhile.
+      const std::optional<experiment::DirectoryLock> lock =
+          fs::is_directory(dir) ? experiment::DirectoryLock::try_lock(dir.string()) : std::nullopt;
+      if (fs::is_directory(dir) && !lock)
+        throw StateError(fmt::format("{}: another process is running this trial (a worker of an earlier search that "
+                                     "is still running?); stop it, or wait for it to end, and search again",
+                                     dir.string()));
+      fs::remove_all(dir);  // a trial interrupted earlier starts afresh
+    }
     fs::create_directories(dir);
     json trial_experiment = apply_params(experiment_, suggestion.params);
     trial_experiment["threads"] = thread_share_;
@@ -216,6 +222,8 @@ class TrialDriver {
         const tuning::TrialOutcome outcome = run_trial(apply_params(experiment_, suggestion.params), settings_,
                                                        dir.string(), log);
         search_.tell(suggestion.number, outcome, seconds_since(started));
+      } catch (const Interrupted&) {
+        throw;  // a stop request ends the search; the trial is not recorded, and runs again on resume
       } catch (const std::exception& e) {
         search_.tell_failure(suggestion.number, e.what(), seconds_since(started));
       }

@@ -123,16 +123,17 @@ int WorkerProcesses::start(int64_t tag, const std::vector<std::string>& argv,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  // The worker starts with no signal blocked and default dispositions (a driver that receives its
-  // stop signals on a thread of its own blocks them everywhere else: utils/stop_request.hpp).
+  // The worker starts with no signal blocked (a driver that receives its stop signals on a thread
+  // of its own blocks them everywhere else: utils/stop_request.hpp), and in a process group of its
+  // own: a Ctrl-C at the terminal reaches the driver only, which stops its workers with one
+  // SIGTERM each, so that each backs up and stops cleanly (a second signal would end it at once).
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  sigset_t none, all;
+  sigset_t none;
   sigemptyset(&none);
-  sigfillset(&all);
   posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   pid_t pid = 0;
   const int error = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attributes, c_args.data(), c_env.data());
   posix_spawnattr_destroy(&attributes);

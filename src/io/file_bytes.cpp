@@ -28,6 +28,7 @@ void write_atomically(const std::string& path, const std::function<void(const st
     std::filesystem::remove(tmp, ec);
     throw;
   }
+  bool kept_previous = false;
   if (!previous.empty() && std::filesystem::exists(path, ec)) {
     std::filesystem::rename(path, previous, ec);
     if (ec) {
@@ -35,11 +36,13 @@ void write_atomically(const std::string& path, const std::function<void(const st
       std::filesystem::remove(tmp, ec);
       throw IOError(fmt::format("cannot write '{}': keeping the file before it as '{}' failed: {}", path, previous, reason));
     }
+    kept_previous = true;
   }
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     const std::string reason = ec.message();
     std::filesystem::remove(tmp, ec);
+    if (kept_previous) std::filesystem::rename(previous, path, ec);  // `path` as it was
     throw IOError(fmt::format("cannot write '{}': renaming the temporary file '{}' over it failed: {}", path, tmp, reason));
   }
 }

@@ -234,8 +234,11 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
   for (callbacks::Callback* cb : cbs) cb->on_train_begin(train_logs);
   // BackupAndRestore asks for its backup in on_train_begin: fit goes on where it was saved.
   const std::optional<training::LoopPosition> resumed = backups.restore_pending();
-  if (resumed) stop_training = resumed->stop_training;
   const int first_epoch = resumed ? resumed->epoch : options.initial_epoch;
+  // A backup taken mid-epoch after a callback asked to stop (at that batch) resumes into that
+  // epoch's end: validation and on_epoch_end still run, as they did in the uninterrupted run.
+  const bool resumed_mid_epoch = resumed && resumed->batch > 0;
+  if (resumed && !resumed_mid_epoch) stop_training = resumed->stop_training;
   RunningMean loss_mean;
   // The epoch's logs so far: the loss tracker's mean and the metrics' results.
   const auto progress_logs = [&] {
@@ -244,24 +247,27 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
     for (const metrics::MetricPtr& m : metrics_) logs.set(m->name(), reduced_result(*m));
     return logs;
   };
+  // A stop request (SIGINT, SIGTERM) is agreed by every rank, so that all stop at the same batch.
+  const auto stop_asked = [&] { return distributed() ? communicator_->any(stop_requested()) : stop_requested(); };
   data::Batch batch;
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     callbacks::Logs epoch_logs;
     int64_t first_step = 0;
-    if (resumed && epoch == resumed->epoch && resumed->batch > 0) {
+    if (resumed_mid_epoch && epoch == resumed->epoch) {
       // The epoch began before the backup: its on_epoch_begin ran then (only the progress bar,
       // which keeps no state, starts its line again), and its totals come from the backup.
       progbar.on_epoch_begin(epoch, epoch_logs);
       first_step = resumed->batch;
       loss_mean.total = resumed->loss_total;
       loss_mean.count = resumed->loss_count;
+      stop_training = resumed->stop_training;
     } else {
       for (callbacks::Callback* cb : cbs) cb->on_epoch_begin(epoch, epoch_logs);
       for (const metrics::MetricPtr& m : metrics_) m->reset();
       loss_mean = RunningMean();
     }
     callbacks::Logs batch_logs;
-    for (int64_t step = first_step; step < steps; ++step) {
+    for (int64_t step = first_step; step < steps && !stop_training; ++step) {
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_begin(step, batch_logs);
       train.next(batch);
       if (!options.class_weight.empty()) weigh_by_class(batch, options.class_weight);
@@ -273,6 +279,7 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
       // A non-finite loss ends fit with an error, unless a callback (TerminateOnNaN) chose to
       // stop training, in which case the epoch ends normally as in Keras.
       if (!std::isfinite(loss) && !stop_training) {
+        backups.fail();  // the backup stays (BackupAndRestore keeps it when fit ends with an error)
         for (callbacks::Callback* cb : cbs) cb->on_train_end(epoch_logs);
         throw NumericalError("fit: the loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
                              " at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(step + 1) +
@@ -281,7 +288,7 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
       }
       const training::LoopPosition position{epoch, step + 1, loss_mean.total, loss_mean.count, stop_training};
       backups.write_pending(position);
-      if (stop_requested()) stop_on_request(backups, position, steps);
+      if (stop_asked()) stop_on_request(backups, position, steps);
       if (stop_training) break;  // Keras 3 checks after every batch
     }
     epoch_logs = progress_logs();
@@ -295,7 +302,7 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
     if (distributed()) stop_training = communicator_->any(stop_training);
     const training::LoopPosition next_epoch{epoch + 1, 0, 0.0, 0, stop_training};
     backups.write_pending(next_epoch);
-    if (stop_requested()) stop_on_request(backups, next_epoch, steps);
+    if (stop_asked()) stop_on_request(backups, next_epoch, steps);
   }
   for (callbacks::Callback* cb : cbs) cb->on_train_end(train_logs);
   return history_;

@@ -73,7 +73,7 @@ void TrainingBackups::write_pending(const LoopPosition& position) {
 std::optional<std::string> TrainingBackups::write_now(const LoopPosition& position) {
   pending_backup_.reset();
   if (!last_files_) return std::nullopt;
-  write(*last_files_, position);
+  if (last_written_ != std::make_pair(position.epoch, position.batch)) write(*last_files_, position);
   return last_files_->latest;
 }
 
@@ -87,6 +87,7 @@ void TrainingBackups::write(const callbacks::BackupFiles& files, const LoopPosit
   state.epoch_progress.numbers[kStopTraining] = position.stop_training ? 1.0 : 0.0;
   state.epoch_progress.numbers[kThreads] = static_cast<double>(backend::context().num_threads());
   save_training_state(state, files.latest, files.previous);
+  last_written_ = std::make_pair(position.epoch, position.batch);
 }
 
 std::optional<LoopPosition> TrainingBackups::restore_pending() {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "regula/data/batch_source.hpp"
@@ -39,6 +40,9 @@ class TrainingBackups final : public callbacks::FitBackups {
 
   void request_backup(const callbacks::BackupFiles& files) override { pending_backup_ = last_files_ = files; }
   void request_restore(const callbacks::BackupFiles& files) override;
+  bool failed() const override { return failed_; }
+  /// fit is about to end with an error.
+  void fail() { failed_ = true; }
 
   /// Writes the backup asked for since the last call, if any, at `position`.
   void write_pending(const LoopPosition& position);
@@ -59,6 +63,9 @@ class TrainingBackups final : public callbacks::FitBackups {
   std::optional<callbacks::BackupFiles> pending_restore_;
   /// Where backups of this fit go (the last request's files).
   std::optional<callbacks::BackupFiles> last_files_;
+  /// The position of the last backup written (a stop request right after it writes none again).
+  std::optional<std::pair<int, int64_t>> last_written_;
+  bool failed_ = false;
 };
 
 }  // namespace regula::training

@@ -194,7 +194,14 @@ void restore_training_state(const TrainingState& state, Model& model, const std:
       callbacks[i]->set_state(state.callbacks[i]);
     }
   } catch (...) {
-    for (size_t i = 0; i < previous.size(); ++i) callbacks[i]->set_state(previous[i]);
+    // Best effort: a part whose state has effects outside the process (TensorBoard's files) may
+    // not take its old state back; the error to report is the first one.
+    for (size_t i = 0; i < previous.size(); ++i) {
+      try {
+        callbacks[i]->set_state(previous[i]);
+      } catch (...) {
+      }
+    }
     if (previous_source) source->set_state(*previous_source);
     throw;
   }

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 namespace regula {
@@ -42,6 +43,11 @@ void wait_for_signals() {
       return;
     }
     request_stop(signal_number);
+    // A thread of its own, not a signal handler: it may write. Said at once, since a run acts on
+    // the request only at the end of its current training batch.
+    std::fprintf(stderr, "\nregula: %s received: stopping cleanly after the current training batch (%s again stops at once)\n",
+                 stop_cause(signal_number), stop_cause(signal_number));
+    std::fflush(stderr);
   }
 }
 

@@ -36,6 +36,9 @@ class FitBackups {
   /// `files.previous` when the latest is missing or unreadable (a warning says why). Neither
   /// present: the fit starts afresh. Both present and unreadable: IOError naming both.
   virtual void request_restore(const BackupFiles& files) = 0;
+  /// Whether fit is ending with an error (on_train_end is called on its way out): a backup must
+  /// then be kept, whatever delete_checkpoint says.
+  virtual bool failed() const = 0;
 };
 
 }  // namespace regula::callbacks
