@@ -138,7 +138,6 @@ void ModelCheckpoint::save(int epoch, int64_t batch, const Logs& logs) {
       std::fprintf(stderr, "UserWarning: Can save best model only with %s available, skipping save at epoch %d.\n",
                    options_.monitor.c_str(), epoch);
       std::fflush(stderr);
-      warned_ = true;
       return;
     }
     if (monitor_.is_improvement(*current, best_, 0.0)) {
@@ -175,7 +174,6 @@ void ModelCheckpoint::save(int epoch, int64_t batch, const Logs& logs) {
 SavedState ModelCheckpoint::state() const {
   SavedState s;
   s.numbers = {{"best", best_},
-               {"warned", warned_ ? 1.0 : 0.0},
                {"monitor_warned", monitor_.warned() ? 1.0 : 0.0},
                {"current_epoch", current_epoch_},
                {"batches_since_save", static_cast<double>(batches_since_save_)}};
@@ -186,7 +184,6 @@ SavedState ModelCheckpoint::state() const {
 void ModelCheckpoint::set_state(const SavedState& s) {
   const char* owner = "ModelCheckpoint::set_state";
   const double best = s.number(owner, "best");
-  const bool warned = s.number(owner, "warned") != 0.0;
   const bool monitor_warned = s.number(owner, "monitor_warned") != 0.0;
   std::string last = s.text(owner, "last_saved");
   const int current_epoch = static_cast<int>(s.number(owner, "current_epoch"));
@@ -194,7 +191,6 @@ void ModelCheckpoint::set_state(const SavedState& s) {
   current_epoch_ = current_epoch;
   batches_since_save_ = batches_since_save;
   best_ = best;
-  warned_ = warned;
   monitor_.set_warned(monitor_warned);
   last_saved_ = std::move(last);
 }

@@ -87,7 +87,6 @@ class ModelCheckpoint final : public Callback {
   void save(int epoch, int64_t batch, const Logs& logs);
 
   double best_;
-  bool warned_ = false;
   std::string last_saved_;
   int current_epoch_ = 0;
   int64_t batches_since_save_ = 0;
