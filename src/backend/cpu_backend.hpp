@@ -1,13 +1,15 @@
 #pragma once
-// The fast CPU backend: oneDNN GEMM, im2col convolutions, OpenMP threads.
+// The fast CPU backend: oneDNN GEMM and convolution primitives, OpenMP threads.
 // Its kernels are defined one family per file: cpu_gemm.cpp, cpu_conv.cpp, cpu_pool.cpp,
 // cpu_elementwise.cpp, cpu_batch_norm.cpp, cpu_crossentropy.cpp, cpu_updates.cpp.
 //
 // The backend is a process-wide singleton used from the training thread; its scratch buffers
-// (im2col columns, per-thread partial sums of convolutions and batch normalization) grow to the largest layer seen and are then reused,
+// (oneDNN's scratch memory and blocked kernels, per-thread partial sums of bias gradients and batch normalization) grow to the largest layer seen and are then reused,
 // so a steady-state training step allocates nothing here. Not safe for concurrent calls from
 // several threads (layers call it from one thread; the kernels themselves are multi-threaded).
 
+#include <dnnl.hpp>
+#include <memory>
 #include <vector>
 
 #include "regula/backend/backend.hpp"
@@ -20,8 +22,6 @@ class CpuBackend final : public Backend {
 #include "src/backend/kernel_overrides.inc"
 
  private:
-  /// Grows `buffer` to at least `count` floats (never shrinks) and returns its data.
-  static float* scratch(std::vector<float>& buffer, int64_t count);
   /// gemm with bfloat16 operands (cpu_gemm_bfloat16.cpp); the CPU must have bfloat16 instructions.
   void gemm_bfloat16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                      int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
@@ -33,18 +33,21 @@ class CpuBackend final : public Backend {
   static const uint16_t* to_bfloat16(const float* x, int64_t count, std::vector<uint16_t>& buffer);
   /// Grows `buffer` to at least `count` values and returns its data.
   static uint16_t* grown(std::vector<uint16_t>& buffer, int64_t count);
-  /// `count` values of `x` rounded to bfloat16 (as float32) in `buffer`, for the direct
-  /// small-patch convolutions under a bfloat16 policy.
-  static const float* rounded_to_bfloat16(const float* x, int64_t count, std::vector<float>& buffer);
+  /// A convolution kernel in Keras's layout (kh, kw, in_c, out_c; `count` values) reordered into the
+  /// blocked layout of a oneDNN primitive by `reorder` (rounded to bfloat16 first when asked), in
+  /// `conv_kernel_`.
+  const void* blocked_kernel(const dnnl::reorder& reorder, const dnnl::reorder::primitive_desc& pd,
+                             const float* kernel, bool bfloat16, int64_t count);
 
-  std::vector<float> col_;       ///< im2col rows of a batch chunk (rows × kh·kw·in_c)
-  std::vector<float> partial_;   ///< per-thread partial sums (bias and small-kernel weight gradients)
+  std::shared_ptr<Storage> conv_scratchpad_;  ///< oneDNN primitives' scratch memory (64-byte aligned)
+  std::shared_ptr<Storage> conv_kernel_;      ///< a convolution kernel in a primitive's blocked layout
+  std::vector<float> partial_;   ///< per-thread partial sums (bias gradients)
   std::vector<double> channel_partial_;  ///< per-thread per-channel sums of batch normalization
+  std::vector<float> channel_block_sums_;  ///< per-thread per-channel float sums of one block of rows
+  std::vector<float> channel_shift_;       ///< per-channel shift (moments) or mean (backward sums) as float
   std::vector<uint16_t> bfloat16_a_;     ///< the bfloat16 GEMM's operands, packed
   std::vector<uint16_t> bfloat16_b_;
-  std::vector<uint16_t> bfloat16_columns_;  ///< im2col rows in bfloat16
-  std::vector<float> rounded_src_;       ///< small-patch convolutions' operands rounded to bfloat16
-  std::vector<float> rounded_other_;
+  std::vector<uint16_t> bfloat16_kernel_;   ///< a convolution kernel rounded to bfloat16
 };
 
 }  // namespace regula::backend

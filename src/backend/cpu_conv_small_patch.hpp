@@ -1,5 +1,5 @@
 #pragma once
-// Direct convolution kernels of the CPU backend for small patches (see cpu_conv_small_patch.cpp).
+// The direct weight-gradient kernel of the CPU backend for small patches (see cpu_conv_small_patch.cpp).
 
 #include <cstdint>
 #include <vector>
@@ -8,15 +8,11 @@
 
 namespace regula::backend {
 
-/// Patches of up to this many values (kh·kw·in_c) go to the direct kernels.
+/// Patches of up to this many values (kh·kw·in_c) go to the direct kernel.
 inline constexpr int64_t kSmallPatchMax = 32;
 
-/// Whether `g`'s patch is small enough for the direct kernels.
+/// Whether `g`'s patch is small enough for the direct kernel.
 bool is_small_patch(const Conv2DGeometry& g);
-
-/// Backend::conv2d_forward for a small patch.
-void small_patch_conv_forward(const Conv2DGeometry& g, const float* src, const float* kernel, const float* bias,
-                              float* dst);
 
 /// Backend::conv2d_backward_weights for a small patch; `partial_buffer` holds the per-thread
 /// partial sums (grown as needed, reused across calls).

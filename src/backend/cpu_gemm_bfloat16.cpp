@@ -9,6 +9,7 @@
 
 #include "regula/error.hpp"
 #include "src/backend/cpu_backend.hpp"
+#include "src/backend/onednn_engine.hpp"
 
 namespace regula::backend {
 namespace {
@@ -25,11 +26,6 @@ void convert_to_bfloat16(const float* src, int64_t rows, int64_t cols, int64_t l
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) d[c] = to_bfloat16_bits(s[c]);
   }
-}
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
 }
 
 /// One matmul per shape, transposition, alpha and beta (the seed model uses a handful).
@@ -107,13 +103,12 @@ void CpuBackend::matmul_bfloat16(bool trans_a, bool trans_b, int64_t m, int64_t 
                        " k=" + std::to_string(k) + " ldc=" + std::to_string(ldc) + ": " + e.what());
     }
   }
-  static thread_local dnnl::stream stream(cpu_engine());
   const Matmul& matmul = found->second;
   const dnnl::memory a_memory(matmul.a, cpu_engine(), const_cast<uint16_t*>(a));
   const dnnl::memory b_memory(matmul.b, cpu_engine(), const_cast<uint16_t*>(b));
   const dnnl::memory c_memory(matmul.c, cpu_engine(), c);
-  matmul.primitive.execute(stream, {{DNNL_ARG_SRC, a_memory}, {DNNL_ARG_WEIGHTS, b_memory}, {DNNL_ARG_DST, c_memory}});
-  stream.wait();
+  matmul.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, a_memory}, {DNNL_ARG_WEIGHTS, b_memory}, {DNNL_ARG_DST, c_memory}});
+  cpu_stream().wait();
 }
 
 }  // namespace regula::backend

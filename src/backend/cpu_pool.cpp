@@ -1,6 +1,8 @@
 // Fast pooling over NHWC: threads over (sample, output row), vectorised over channels (the
 // contiguous axis), so a 2x2 window is a handful of SIMD compares per output pixel.
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 
 #include "src/backend/cpu_backend.hpp"
@@ -23,6 +25,14 @@ inline Window window_of(const Pool2DGeometry& g, int64_t oh, int64_t ow) {
 // Windows that do not overlap let backward threads split output rows: every input pixel then
 // receives from at most one window, so writes never collide.
 bool windows_disjoint(const Pool2DGeometry& g) { return g.stride_h >= g.pool_h && g.stride_w >= g.pool_w; }
+
+// Windows that tile the input exactly (2x2 windows of stride 2 over an even image, unpadded):
+// every input pixel is in exactly one window, so backward can write each one once, with no
+// zeroing pass before a scatter.
+bool windows_tile_input(const Pool2DGeometry& g) {
+  return g.stride_h == g.pool_h && g.stride_w == g.pool_w && g.pad_top == 0 && g.pad_left == 0 &&
+         g.out_h * g.pool_h == g.in_h && g.out_w * g.pool_w == g.in_w;
+}
 
 // Below this many values a parallel region (and its barrier) costs more than the work.
 constexpr int64_t kParallelThreshold = 32768;
@@ -80,6 +90,34 @@ void CpuBackend::max_pool2d_backward(const Pool2DGeometry& g, const float* grad_
   const int64_t in_sample = g.in_h * g.in_w * g.channels;
   const int64_t out_row = g.out_w * g.channels;
   const int64_t out_sample = g.out_h * out_row;
+  if (windows_tile_input(g)) {
+    // Each input value is its window's gradient where it was the maximum, else 0; `0.0f + g`
+    // keeps the bits of the scatter below (which adds g to a zero, turning −0 into +0).
+    const int64_t channels = g.channels;
+#pragma omp parallel for collapse(2) schedule(static) if (worth_threads(g))
+    for (int64_t n = 0; n < g.batch; ++n)
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        float* gs = grad_src + n * in_sample;
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const int64_t o = n * out_sample + oh * out_row + ow * channels;
+          const float* gd = grad_dst + o;
+          const int32_t* a = argmax + o;
+          for (int64_t ih = oh * g.pool_h; ih < (oh + 1) * g.pool_h; ++ih)
+            for (int64_t iw = ow * g.pool_w; iw < (ow + 1) * g.pool_w; ++iw) {
+              const int64_t base = (ih * g.in_w + iw) * channels;
+              const auto first = static_cast<int32_t>(base);
+              float* v = gs + base;
+#pragma omp simd
+              for (int32_t c = 0; c < static_cast<int32_t>(channels); ++c) {
+                // A bit mask rather than a select, which GCC leaves unvectorized here.
+                const uint32_t keep = a[c] == first + c ? ~0u : 0u;
+                v[c] = std::bit_cast<float>(std::bit_cast<uint32_t>(0.0f + gd[c]) & keep);
+              }
+            }
+        }
+      }
+    return;
+  }
   if (windows_disjoint(g)) {
 #pragma omp parallel if (worth_threads(g))
     {

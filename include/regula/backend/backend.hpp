@@ -6,7 +6,7 @@
 /// Two backends implement it:
 /// - `reference`: plain serial loops, always built, slow and obviously correct, holding no state
 ///   (so it may be called from several threads at once): the oracle for tests;
-/// - `cpu`: the fast CPU backend (oneDNN GEMM, im2col convolutions, vectorized OpenMP loops).
+/// - `cpu`: the fast CPU backend (oneDNN GEMM and convolution primitives, vectorized OpenMP loops).
 /// The backend in use, and the threads its kernels run on, are chosen through `backend::Context`
 /// (`regula/backend/context.hpp`). A new backend (an accelerator) is a new folder under
 /// `src/backend/` implementing this interface and an `Allocator` for its memory.
@@ -116,14 +116,16 @@ class Backend {
 
   // ---- Batch normalization (over the last axis of `rows` rows of `channels` values) -------------
 
-  /// Per-channel Σx and Σx² (in double) of src.
+  /// Per-channel Σx and Σx² of src, returned in double (the CPU backend sums blocks of 16 rows in
+  /// float, shifted by the first row, and the blocks in double).
   virtual void batch_norm_moments(int64_t rows, int64_t channels, const float* src, double* sum,
                                   double* sum_squares) = 0;
   /// dst = tail(a·src + b) with per-channel a and b (the normalization folded into one affine map);
   /// the tail's flat index of (row r, channel c) is r·channels + c. dst may alias src.
   virtual void batch_norm_apply(int64_t rows, int64_t channels, const float* src, const float* a,
                                 const float* b, const ElementwiseTail& tail, float* dst) = 0;
-  /// With g = tail.gradient(grad_dst, a·src + b): per-channel Σg and Σg·(src − mean) in double.
+  /// With g = tail.gradient(grad_dst, a·src + b): per-channel Σg and Σg·(src − mean), returned in
+  /// double (the CPU backend sums blocks of 16 rows in float, the blocks in double).
   virtual void batch_norm_backward_sums(int64_t rows, int64_t channels, const float* src,
                                         const float* grad_dst, const float* a, const float* b,
                                         const double* mean, const ElementwiseTail& tail,
