@@ -206,6 +206,83 @@ TEST(CpuKernels, BatchNormalizationMatchesReferenceWithEveryTail) {
       }
 }
 
+TEST(CpuKernels, BatchNormalizationWithAPoolingTailMatchesReference) {
+  // A tail that ends in a max pooling (layer fusion of BatchNormalization → ReLU → Dropout →
+  // MaxPooling2D): the pooled values and winners equal the reference's, and backward routes the
+  // pooled gradient to the winners before the element-wise steps' gradient.
+  regula::Rng rng(29);
+  struct Case {
+    int64_t images, in_h, in_w, channels, pool_h, pool_w;
+  };
+  for (const Case k : {Case{3, 4, 6, 5, 2, 2}, Case{2, 6, 4, 16, 3, 2}, Case{1, 2, 2, 1, 2, 2}, Case{2, 3, 3, 19, 1, 1}})
+    for (bool relu : {false, true})
+      for (bool masked : {false, true}) {
+        const int64_t rows = k.images * k.in_h * k.in_w, channels = k.channels, n = rows * channels;
+        rb::ElementwiseTail tail{.relu = relu};
+        if (masked) tail.mask = random_mask(rng, 0.3);
+        tail.pool = {.active = true, .in_h = k.in_h, .in_w = k.in_w, .pool_h = k.pool_h, .pool_w = k.pool_w};
+        const int64_t pooled = k.images * tail.pool.out_h() * tail.pool.out_w() * channels;
+        auto x = random_values(n, rng, 2.0);
+        // Ties inside windows: the first position in window order must win in both backends.
+        for (int64_t i = 0; i + channels < n; i += 7) x[static_cast<size_t>(i + channels)] = x[static_cast<size_t>(i)];
+        const auto a = random_values(channels, rng), b = random_values(channels, rng);
+        const auto p = random_values(channels, rng), q = random_values(channels, rng), r = random_values(channels, rng);
+        std::vector<double> mean(static_cast<size_t>(channels));
+        for (double& m : mean) m = rng.normal();
+        const std::string where = std::to_string(k.in_h) + "x" + std::to_string(k.in_w) + "x" +
+                                  std::to_string(channels) + " pool " + std::to_string(k.pool_h) + "x" +
+                                  std::to_string(k.pool_w) + " relu " + std::to_string(relu) + " mask " +
+                                  std::to_string(masked);
+
+        std::vector<int32_t> winners_ref(static_cast<size_t>(pooled)), winners_cpu(static_cast<size_t>(pooled), -7);
+        std::vector<float> y_ref(static_cast<size_t>(pooled)), y_cpu(static_cast<size_t>(pooled), 99.0f);
+        rb::ElementwiseTail ref_tail = tail, cpu_tail = tail;
+        ref_tail.pool.argmax = winners_ref.data();
+        cpu_tail.pool.argmax = winners_cpu.data();
+        reference().batch_norm_apply(rows, channels, x.data(), a.data(), b.data(), ref_tail, y_ref.data());
+        cpu().batch_norm_apply(rows, channels, x.data(), a.data(), b.data(), cpu_tail, y_cpu.data());
+        EXPECT_LT(max_error(y_cpu, y_ref), 4e-6) << "apply " << where;
+        EXPECT_EQ(winners_cpu, winners_ref) << "winners " << where;
+
+        // The pooled values are the maxima of the unpooled tail's values over each window.
+        std::vector<float> unpooled(static_cast<size_t>(n));
+        rb::ElementwiseTail no_pool = tail;
+        no_pool.pool = {};
+        reference().batch_norm_apply(rows, channels, x.data(), a.data(), b.data(), no_pool, unpooled.data());
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_LE(unpooled[static_cast<size_t>(i)], y_ref[static_cast<size_t>(tail.pool.pooled_index(i, channels))])
+              << where;
+
+        const auto grad = random_values(pooled, rng);
+        std::vector<double> s_ref(static_cast<size_t>(channels)), s2_ref(s_ref), s_cpu(s_ref), s2_cpu(s_ref);
+        reference().batch_norm_backward_sums(rows, channels, x.data(), grad.data(), a.data(), b.data(), mean.data(),
+                                             ref_tail, s_ref.data(), s2_ref.data());
+        cpu().batch_norm_backward_sums(rows, channels, x.data(), grad.data(), a.data(), b.data(), mean.data(), cpu_tail,
+                                       s_cpu.data(), s2_cpu.data());
+        EXPECT_LT(max_error(s_cpu, s_ref), 1e-5) << "backward sums " << where;
+        EXPECT_LT(max_error(s2_cpu, s2_ref), 1e-4) << "backward sums " << where;
+        // Only winners receive a gradient: routing the pooled gradient by hand and running the
+        // tail without pooling gives the same sums.
+        std::vector<float> routed(static_cast<size_t>(n), 0.0f);
+        for (size_t o = 0; o < winners_ref.size(); ++o) {
+          const int64_t image = static_cast<int64_t>(o) / (tail.pool.out_h() * tail.pool.out_w() * channels);
+          routed[static_cast<size_t>(image * k.in_h * k.in_w * channels + winners_ref[o])] = 0.0f + grad[o];
+        }
+        std::vector<double> s_routed(s_ref), s2_routed(s_ref);
+        reference().batch_norm_backward_sums(rows, channels, x.data(), routed.data(), a.data(), b.data(), mean.data(),
+                                             no_pool, s_routed.data(), s2_routed.data());
+        EXPECT_EQ(s_routed, s_ref) << "routed by hand " << where;
+        EXPECT_EQ(s2_routed, s2_ref) << "routed by hand " << where;
+
+        std::vector<float> gx_ref(static_cast<size_t>(n)), gx_cpu(static_cast<size_t>(n), 99.0f);
+        reference().batch_norm_backward_data(rows, channels, x.data(), grad.data(), a.data(), b.data(), ref_tail,
+                                             p.data(), q.data(), r.data(), gx_ref.data());
+        cpu().batch_norm_backward_data(rows, channels, x.data(), grad.data(), a.data(), b.data(), cpu_tail, p.data(),
+                                       q.data(), r.data(), gx_cpu.data());
+        EXPECT_LT(max_error(gx_cpu, gx_ref), 4e-6) << "backward data " << where;
+      }
+}
+
 TEST(CpuKernels, BatchNormalizationMomentsKeepTheVarianceOfAChannelWithALargeMean) {
   // Float sums of x² for x near 1000 would lose the variance (0.01²) to rounding: the moments
   // are summed shifted by the first row, so E[x²] − E[x]² from the returned sums keeps it.

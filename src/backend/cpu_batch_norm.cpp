@@ -1,10 +1,12 @@
 // The fast batch-normalization kernels: per-channel sums (float within blocks of rows, double
-// across them, per-thread partials), and the normalization with its element-wise tail compiled for
-// each combination of ReLU and mask.
+// across them, per-thread partials), and the normalization with its tail compiled for each
+// combination of ReLU, mask and max pooling.
 
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 
 #include "src/backend/cpu_backend.hpp"
 
@@ -59,32 +61,125 @@ void channel_sums(int64_t rows, int64_t channels, std::vector<double>& partial, 
 // (Dropout's backward, then ReLU's); gating first and multiplying after gives the same bits (the
 // mask is finite, 0·mask = +0) with no multiply under a condition, which GCC would not vectorize
 // (it may not speculate a floating-point operation that could trap).
-template <bool kRelu, bool kMask>
+//
+// With a pooling tail (kPool), the gradient reaching a value is its window's pooled gradient where
+// it won and +0 elsewhere; it is selected with a bit mask, for the same reason.
+template <bool kRelu, bool kMask, bool kPool>
 struct FixedTail {
   ElementMask mask;
+  TailMaxPool pool;
+
+  /// Where the gradient of input row r's tail outputs is: grad_dst's row, or under a pooling
+  /// tail the pooled gradient and winners of the row's windows and the row's first index within
+  /// its sample.
+  struct OutputGradientRow {
+    const float* grad;
+    const int32_t* argmax;
+    int32_t first_in_sample;
+  };
+
   float forward(float v, uint32_t i) const {
     if constexpr (kRelu) v = v < 0.0f ? 0.0f : v;  // ReLU's select: NaN passes
     if constexpr (kMask) v = v * mask.factor(i);
     return v;
   }
   float gradient(float g, float v, uint32_t i) const {
-    if constexpr (kRelu) g = v > 0.0f ? g : 0.0f;
+    // ReLU's gate as a bit mask (v > 0 keeps g, else +0, as the select would): with a pooling
+    // tail GCC sinks the routing's add into a select and then leaves the loop unvectorized.
+    if constexpr (kRelu) g = std::bit_cast<float>(std::bit_cast<uint32_t>(g) & (0u - static_cast<uint32_t>(v > 0.0f)));
     if constexpr (kMask) g = g * mask.factor(i);
     return g;
   }
+  OutputGradientRow output_gradient_row(const float* grad_dst, int64_t r, int64_t channels) const {
+    if constexpr (kPool) {
+      const int64_t image = pool.in_h * pool.in_w, n = r / image, position = r % image;
+      const int64_t h = position / pool.in_w, w = position % pool.in_w;
+      const int64_t o = ((n * pool.out_h() + h / pool.pool_h) * pool.out_w() + w / pool.pool_w) * channels;
+      return {grad_dst + o, pool.argmax + o, static_cast<int32_t>(position * channels)};
+    } else {
+      return {grad_dst + r * channels, nullptr, 0};
+    }
+  }
+  /// ∂loss/∂(tail output) of channel c of the row.
+  float output_gradient(const OutputGradientRow& row, int64_t c) const {
+    if constexpr (kPool) {
+      // All ones where the value won, zero elsewhere, without a select (which breaks vectorization
+      // once ReLU's and the mask's selects are in the same loop).
+      const uint32_t won = 0u - static_cast<uint32_t>(row.argmax[c] == row.first_in_sample + static_cast<int32_t>(c));
+      return std::bit_cast<float>(std::bit_cast<uint32_t>(0.0f + row.grad[c]) & won);
+    } else {
+      return row.grad[c];
+    }
+  }
 };
 
-// Calls body(FixedTail<relu, mask>{mask}), so each combination gets its own branch-free loops.
+// Calls body(FixedTail<relu, mask, pool>{…}), so each combination gets its own branch-free loops.
+template <bool kPool, class Body>
+void with_fixed_steps(const ElementwiseTail& tail, Body&& body) {
+  if (tail.relu && tail.mask.active)
+    body(FixedTail<true, true, kPool>{tail.mask, tail.pool});
+  else if (tail.relu)
+    body(FixedTail<true, false, kPool>{tail.mask, tail.pool});
+  else if (tail.mask.active)
+    body(FixedTail<false, true, kPool>{tail.mask, tail.pool});
+  else
+    body(FixedTail<false, false, kPool>{tail.mask, tail.pool});
+}
 template <class Body>
 void with_fixed_tail(const ElementwiseTail& tail, Body&& body) {
-  if (tail.relu && tail.mask.active)
-    body(FixedTail<true, true>{tail.mask});
-  else if (tail.relu)
-    body(FixedTail<true, false>{tail.mask});
-  else if (tail.mask.active)
-    body(FixedTail<false, true>{tail.mask});
+  if (tail.pool.active)
+    with_fixed_steps<true>(tail, body);
   else
-    body(FixedTail<false, false>{tail.mask});
+    with_fixed_steps<false>(tail, body);
+}
+
+// batch_norm_apply with a pooling tail: threads over (image, output row); each window's values are
+// computed, and pooled as Backend::max_pool2d_forward pools (the first position in window order
+// seeds the maximum, later ones win only when strictly greater).
+template <class Tail>
+void apply_and_pool(int64_t rows, int64_t channels, const float* src, const float* a, const float* b,
+                    const Tail& tail_in, float* dst) {
+  const TailMaxPool& pool = tail_in.pool;
+  const int64_t images = rows / (pool.in_h * pool.in_w);
+  const int64_t out_h = pool.out_h(), out_w = pool.out_w();
+  const auto tail = tail_in;
+#pragma omp parallel for collapse(2) schedule(static) firstprivate(tail) if (rows * channels > kParallelThreshold)
+  for (int64_t n = 0; n < images; ++n)
+    for (int64_t oh = 0; oh < out_h; ++oh)
+      for (int64_t ow = 0; ow < out_w; ++ow) {
+        const int64_t o = ((n * out_h + oh) * out_w + ow) * channels;
+        float* d = dst + o;
+        int32_t* winner = tail.pool.argmax != nullptr ? tail.pool.argmax + o : nullptr;
+        bool seeded = false;
+        for (int64_t ih = oh * pool.pool_h; ih < (oh + 1) * pool.pool_h; ++ih)
+          for (int64_t iw = ow * pool.pool_w; iw < (ow + 1) * pool.pool_w; ++iw) {
+            const int64_t r = (n * pool.in_h + ih) * pool.in_w + iw;
+            const float* s = src + r * channels;
+            const auto first = static_cast<uint32_t>(r * channels);
+            const auto in_sample = static_cast<int32_t>((ih * pool.in_w + iw) * channels);
+            if (!seeded) {
+#pragma omp simd
+              for (int64_t c = 0; c < channels; ++c) d[c] = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
+              if (winner != nullptr)
+                for (int64_t c = 0; c < channels; ++c) winner[c] = in_sample + static_cast<int32_t>(c);
+              seeded = true;
+            } else if (winner != nullptr) {
+#pragma omp simd
+              for (int64_t c = 0; c < channels; ++c) {
+                const float v = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
+                const bool greater = v > d[c];
+                d[c] = greater ? v : d[c];
+                winner[c] = greater ? in_sample + static_cast<int32_t>(c) : winner[c];
+              }
+            } else {
+#pragma omp simd
+              for (int64_t c = 0; c < channels; ++c) {
+                const float v = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
+                d[c] = v > d[c] ? v : d[c];
+              }
+            }
+          }
+      }
 }
 
 }  // namespace
@@ -123,6 +218,10 @@ void CpuBackend::batch_norm_moments(int64_t rows, int64_t channels, const float*
 void CpuBackend::batch_norm_apply(int64_t rows, int64_t channels, const float* src, const float* a, const float* b,
                                   const ElementwiseTail& tail_spec, float* dst) {
   with_fixed_tail(tail_spec, [&](const auto& tail_in) {
+    if (tail_spec.pool.active) {
+      apply_and_pool(rows, channels, src, a, b, tail_in, dst);
+      return;
+    }
     const auto tail = tail_in;
     // Each thread works on its own copy of the tail (firstprivate): read through the shared one, its
     // fields might alias the output and the inner loop would not vectorize.
@@ -149,11 +248,12 @@ void CpuBackend::batch_norm_backward_sums(int64_t rows, int64_t channels, const 
                  [&](int64_t r, float* sum_g, float* sum_gx) {
                    const auto row_tail = tail;  // a private copy, as in batch_norm_apply
                    const float* row = src + r * channels;
-                   const float* g_row = grad_dst + r * channels;
+                   const auto g_row = row_tail.output_gradient_row(grad_dst, r, channels);
                    const auto first = static_cast<uint32_t>(r * channels);
 #pragma omp simd
                    for (int64_t c = 0; c < channels; ++c) {
-                     const float g = row_tail.gradient(g_row[c], a[c] * row[c] + b[c], first + static_cast<uint32_t>(c));
+                     const float g = row_tail.gradient(row_tail.output_gradient(g_row, c), a[c] * row[c] + b[c],
+                                                       first + static_cast<uint32_t>(c));
                      sum_g[c] += g;
                      sum_gx[c] += g * (row[c] - mean_f[c]);
                    }
@@ -169,12 +269,12 @@ void CpuBackend::batch_norm_backward_data(int64_t rows, int64_t channels, const 
 #pragma omp parallel for schedule(static) firstprivate(tail) if (rows * channels > kParallelThreshold)
     for (int64_t r = 0; r < rows; ++r) {
       const float* s = src + r * channels;
-      const float* g_row = grad_dst + r * channels;
+      const auto g_row = tail.output_gradient_row(grad_dst, r, channels);
       float* d = grad_src + r * channels;
       const auto first = static_cast<uint32_t>(r * channels);
 #pragma omp simd
       for (int64_t c = 0; c < channels; ++c) {
-        const float g = tail.gradient(g_row[c], a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
+        const float g = tail.gradient(tail.output_gradient(g_row, c), a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
         d[c] = p[c] * g + q[c] * s[c] + rr[c];
       }
     }

@@ -163,6 +163,11 @@ void BatchNormalization::forward_with_tail(const std::vector<const Tensor*>& inp
   const Tensor& x = *inputs[0];
   tail_ = tail;
   if (tail_.mask.active) detail::check_drawable(x.size(), [this] { return where(); });
+  if (tail_.pool.active) {
+    // Capacity kept between steps, as the separate MaxPooling2D keeps its own.
+    if (pooled_argmax_.size() < static_cast<size_t>(output.size())) pooled_argmax_.resize(static_cast<size_t>(output.size()));
+    tail_.pool.argmax = pooled_argmax_.data();
+  }
   compute_coefficients(x, context);
   backend::current().batch_norm_apply(x.size() / channels_, channels_, x.data(), coef_a_.data(), coef_b_.data(), tail_,
                                       output.data());

@@ -55,6 +55,15 @@ backend::Pool2DGeometry Pooling2DBase::geometry(int64_t batch) const {
   return g;
 }
 
+bool Pooling2DBase::windows_tile_input() const {
+  return in_h_ > 0 && in_w_ > 0 && strides_ == pool_size_ && rows_.pad_before == 0 && cols_.pad_before == 0 &&
+         rows_.out * pool_size_.h == in_h_ && cols_.out * pool_size_.w == in_w_;
+}
+
+backend::TailMaxPool Pooling2DBase::as_tail_step() const {
+  return {.active = true, .in_h = in_h_, .in_w = in_w_, .pool_h = pool_size_.h, .pool_w = pool_size_.w};
+}
+
 nlohmann::json Pooling2DBase::get_config() const {
   nlohmann::json config = Layer::get_config();
   config["pool_size"] = {pool_size_.h, pool_size_.w};
@@ -84,6 +93,13 @@ void MaxPooling2D::backward(const std::vector<const Tensor*>& inputs, const Tens
   backend::current().max_pool2d_backward(geometry(inputs[0]->dim(0)), grad_output.data(), argmax_.data(),
                                          grad_inputs[0]->data());
 }
+
+std::optional<TailStep> MaxPooling2D::tail_step() const {
+  if (!windows_tile_input()) return std::nullopt;
+  return TailStep::kMaxPool;
+}
+
+void MaxPooling2D::add_to_tail(ElementwiseTail& tail, const ForwardContext&) const { tail.pool = as_tail_step(); }
 
 AveragePooling2D::AveragePooling2D(Size2D pool_size, PoolingOptions options)
     : Pooling2DBase(pool_size, std::move(options), "average_pooling2d") {

@@ -121,11 +121,15 @@ class Backend {
   virtual void batch_norm_moments(int64_t rows, int64_t channels, const float* src, double* sum,
                                   double* sum_squares) = 0;
   /// dst = tail(a·src + b) with per-channel a and b (the normalization folded into one affine map);
-  /// the tail's flat index of (row r, channel c) is r·channels + c. dst may alias src.
+  /// the tail's flat index of (row r, channel c) is r·channels + c. dst may alias src, except with
+  /// a pooling tail (tail.pool active): then the rows are rows / (in_h·in_w) images, dst receives
+  /// the pooled values and tail.pool.argmax (when not null) their winners.
   virtual void batch_norm_apply(int64_t rows, int64_t channels, const float* src, const float* a,
                                 const float* b, const ElementwiseTail& tail, float* dst) = 0;
   /// With g = tail.gradient(grad_dst, a·src + b): per-channel Σg and Σg·(src − mean), returned in
-  /// double (the CPU backend sums blocks of 16 rows in float, the blocks in double).
+  /// double (the CPU backend sums blocks of 16 rows in float, the blocks in double). With a pooling
+  /// tail, grad_dst is ∂loss/∂(pooled values), routed back through the forward pass's winners
+  /// (TailMaxPool) before the element-wise steps' gradient.
   virtual void batch_norm_backward_sums(int64_t rows, int64_t channels, const float* src,
                                         const float* grad_dst, const float* a, const float* b,
                                         const double* mean, const ElementwiseTail& tail,

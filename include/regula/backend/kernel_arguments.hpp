@@ -27,12 +27,40 @@ struct ElementMask {
   float factor(uint32_t i) const { return rng.bits32(i) >= threshold ? keep_scale : 0.0f; }
 };
 
+/// A max pooling at the end of a tail, over windows that tile each image exactly (strides equal
+/// to the window, no padding, the image's sides multiples of the window's): the kernel writes the
+/// pooled values, and where `argmax` is not null the winner of each, as the flat index within its
+/// sample's input ((h · in_w + w) · channels + c, Backend::max_pool2d_forward's convention; the
+/// first position in window order wins ties). Its gradient routes ∂loss/∂(pooled value) to the
+/// winner, +0 elsewhere (0 + g, as the separate pooling's scatter into zeros gives).
+struct TailMaxPool {
+  bool active = false;
+  int64_t in_h = 0, in_w = 0;
+  int64_t pool_h = 1, pool_w = 1;
+  int32_t* argmax = nullptr;
+  int64_t out_h() const { return in_h / pool_h; }
+  int64_t out_w() const { return in_w / pool_w; }
+  /// For input value `i` (its flat index in the batch, `channels` values a position): the flat
+  /// index of the pooled value whose window holds it.
+  int64_t pooled_index(int64_t i, int64_t channels) const {
+    const int64_t c = i % channels, position = i / channels;
+    const int64_t n = position / (in_h * in_w), h = position / in_w % in_h, w = position % in_w;
+    return ((n * out_h() + h / pool_h) * out_w() + w / pool_w) * channels + c;
+  }
+  /// For input value `i`: its flat index within its sample, what `argmax` holds when it won.
+  int32_t index_in_sample(int64_t i, int64_t channels) const {
+    return static_cast<int32_t>(i % (in_h * in_w * channels));
+  }
+};
+
 /// Element-wise steps run at the end of a kernel on each value v it computes, at flat index i:
-/// ReLU (when `relu`), then `mask` (when active). This is how a layer runs the Activation("relu")
-/// and Dropout layers that follow it inside its own pass (layer fusion).
+/// ReLU (when `relu`), then `mask` (when active); then, when `pool` is active, a max pooling of
+/// the results. This is how a layer runs the Activation("relu"), Dropout and MaxPooling2D layers
+/// that follow it inside its own pass (layer fusion).
 struct ElementwiseTail {
   bool relu = false;
   ElementMask mask;
+  TailMaxPool pool;
 
   /// The tail applied to v.
   float forward(float v, uint32_t i) const {

@@ -62,10 +62,14 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   void backward(const std::vector<const Tensor*>& inputs, const Tensor& output, const Tensor& grad_output,
                 const std::vector<Tensor*>& grad_inputs) override;
   nlohmann::json get_config() const override;
-  /// Fusion: ReLU, then a dropout mask, applied to the normalized values in the same loop, so
-  /// BatchNormalization → ReLU → Dropout reads and writes the batch once instead of three times
-  /// and keeps no intermediate tensors (the separate layers' results, bit for bit).
-  std::vector<TailStep> accepted_tail() const override { return {TailStep::kRelu, TailStep::kMask}; }
+  /// Fusion: ReLU, then a dropout mask, applied to the normalized values in the same loop, then a
+  /// max pooling whose windows tile the image, so BatchNormalization → ReLU → Dropout →
+  /// MaxPooling2D reads the batch once and writes only the pooled values (and backward reads the
+  /// pooled gradient instead of a full-size one), keeping no intermediate tensors (the separate
+  /// layers' results, bit for bit).
+  std::vector<TailStep> accepted_tail() const override {
+    return {TailStep::kRelu, TailStep::kMask, TailStep::kMaxPool};
+  }
   void forward_with_tail(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context,
                          const ElementwiseTail& tail) override;
 
@@ -95,6 +99,8 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   std::vector<double> population_sums_;
   // The tail folded into the last forward pass (none after a plain `forward`).
   ElementwiseTail tail_;
+  // The winners of a pooling tail's windows in the last forward pass (tail_.pool.argmax).
+  std::vector<int32_t> pooled_argmax_;
 
   /// Sets mean_, inv_std_ (training), the moving statistics (training) and coef_a_, coef_b_.
   void compute_coefficients(const Tensor& x, const ForwardContext& context);

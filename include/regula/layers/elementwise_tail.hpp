@@ -15,10 +15,13 @@ enum class TailStep {
   kRelu,
   /// v · mask.factor(i): a dropout mask (a Dropout layer in training).
   kMask,
+  /// A max pooling whose windows tile the image (a MaxPooling2D layer; backend::TailMaxPool).
+  kMaxPool,
 };
 
 /// The mask and the tail themselves are the backend's: the kernel of the accepting layer runs them.
 using backend::ElementMask;
 using backend::ElementwiseTail;
+using backend::TailMaxPool;
 
 }  // namespace regula::layers

@@ -11,6 +11,7 @@
 /// GlobalAveragePooling2D: (batch, h, w, channels) → (batch, channels), the mean over h·w; with
 /// `keepdims` (batch, 1, 1, channels).
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,11 @@ class Pooling2DBase : public Layer {
   Shape build_impl(const std::vector<Shape>& input_shapes) override;
   /// The backend geometry for a batch of `batch` samples.
   backend::Pool2DGeometry geometry(int64_t batch) const;
+  /// Whether the windows tile the (built) input exactly: strides equal to the window, no padding,
+  /// and the input's sides multiples of the window's.
+  bool windows_tile_input() const;
+  /// This pooling as the last step of a fused tail (needs windows_tile_input()).
+  backend::TailMaxPool as_tail_step() const;
 
  private:
   Size2D pool_size_;
@@ -62,6 +68,11 @@ class MaxPooling2D final : public Pooling2DBase {
   void forward(const std::vector<const Tensor*>& inputs, Tensor& output, const ForwardContext& context) override;
   void backward(const std::vector<const Tensor*>& inputs, const Tensor& output, const Tensor& grad_output,
                 const std::vector<Tensor*>& grad_inputs) override;
+  /// Fusion: where its windows tile the input (the seed model's 2×2 poolings of even images), the
+  /// pooling runs inside the pass of the BatchNormalization chain before it (TailStep::kMaxPool),
+  /// which then writes neither the pooling's input nor, backward, its gradient.
+  std::optional<TailStep> tail_step() const override;
+  void add_to_tail(ElementwiseTail& tail, const ForwardContext& context) const override;
 
  private:
   std::vector<int32_t> argmax_;  ///< winner of each output value in the last forward pass

@@ -234,8 +234,9 @@ class Model {
   /// Weights other than the moving statistics do not change. Returns the samples seen (this rank).
   int64_t recalibrate_batch_normalization(data::BatchSource& source, int64_t steps = 0);
 
-  /// Layer fusion (on by default): a BatchNormalization followed by ReLU and/or Dropout, each read
-  /// only by the next, runs as one pass over the batch (see Layer::accepted_tail): the
+  /// Layer fusion (on by default): a BatchNormalization followed by ReLU and/or Dropout and/or a
+  /// MaxPooling2D whose windows tile the image, each read only by the next, runs as one pass over
+  /// the batch (see Layer::accepted_tail): the
   /// same results, bit for bit, with less memory traffic and no intermediate tensors. Keras has
   /// no such switch (XLA's `jit_compile` fuses similarly); turning it off runs every layer on its
   /// own, for comparison.
