@@ -1,4 +1,4 @@
-// Layer fusion (Model::set_layer_fusion): BatchNormalization → ReLU → Dropout chains run as one
+// Layer fusion (Model::set_layer_fusion): BatchNormalization → ReLU → Dropout (→ MaxPooling2D) chains run as one
 // pass. The rule: fusion changes nothing but speed and memory. Two identical models, one fused and
 // one not, trained on the same batches give the same losses, weights and predictions bit for bit;
 // an output read by two layers is never folded away.
