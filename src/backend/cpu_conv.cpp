@@ -66,13 +66,19 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
-/// The three primitives of one convolution geometry and the kernel reorders around them.
+/// The three primitives of one convolution geometry and the kernel reorders around them. The
+/// forward primitive is made on the first forward pass and the backward ones on the first backward
+/// pass, so inference compiles no backward kernels; the forward description alone is the
+/// backward primitives' hint.
 struct Convolution {
-  dnnl::memory::desc src, dst, grad_src, grad_dst, kernel, grad_kernel, bias;
+  dnnl::memory::desc src, dst, grad_src, grad_dst, kernel, grad_kernel, bias, any_kernel, any_grad_kernel;
+  dims strides, pad_l, pad_r;
   dnnl::convolution_forward::primitive_desc forward_pd;
+  bool forward_made = false;
   dnnl::convolution_forward forward;
   dnnl::reorder::primitive_desc kernel_to_forward_pd;
   dnnl::reorder kernel_to_forward;
+  bool backward_made = false;
   dnnl::convolution_backward_data::primitive_desc backward_data_pd;
   dnnl::convolution_backward_data backward_data;
   dnnl::reorder::primitive_desc kernel_to_backward_data_pd;
@@ -83,19 +89,18 @@ struct Convolution {
   dnnl::reorder grad_kernel_from_backward;
 };
 
-Convolution make_convolution(const Conv2DGeometry& g, bool bfloat16, bool bias) {
+const auto kDirect = dnnl::algorithm::convolution_direct;
+
+Convolution describe_convolution(const Conv2DGeometry& g, bool bfloat16, bool bias) {
   const data_type operand = bfloat16 ? data_type::bf16 : data_type::f32;
   const dims src_dims{g.batch, g.in_c, g.in_h, g.in_w};
   const dims dst_dims{g.batch, g.out_c, g.out_h, g.out_w};
   const dims kernel_dims{g.out_c, g.in_c, g.kernel_h, g.kernel_w};
-  const dims strides{g.stride_h, g.stride_w};
-  const dims pad_l{g.pad_top, g.pad_left};
-  const dims pad_r{pad_after(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.pad_top),
-                   pad_after(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.pad_left)};
-  dnnl::engine& engine = cpu_engine();
-  const auto direct = dnnl::algorithm::convolution_direct;
-
   Convolution c;
+  c.strides = {g.stride_h, g.stride_w};
+  c.pad_l = {g.pad_top, g.pad_left};
+  c.pad_r = {pad_after(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.pad_top),
+             pad_after(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.pad_left)};
   c.src = dnnl::memory::desc(src_dims, operand, format_tag::nhwc);
   c.dst = dnnl::memory::desc(dst_dims, data_type::f32, format_tag::nhwc);
   c.grad_src = dnnl::memory::desc(src_dims, data_type::f32, format_tag::nhwc);
@@ -103,32 +108,44 @@ Convolution make_convolution(const Conv2DGeometry& g, bool bfloat16, bool bias) 
   c.kernel = dnnl::memory::desc(kernel_dims, operand, format_tag::hwio);
   c.grad_kernel = dnnl::memory::desc(kernel_dims, data_type::f32, format_tag::hwio);
   c.bias = bias ? dnnl::memory::desc({g.out_c}, data_type::f32, format_tag::x) : dnnl::memory::desc();
-  const auto any_kernel = dnnl::memory::desc(kernel_dims, operand, format_tag::any);
-  const auto any_grad_kernel = dnnl::memory::desc(kernel_dims, data_type::f32, format_tag::any);
-  const dnnl::primitive_attr attr = user_scratchpad();
-
+  c.any_kernel = dnnl::memory::desc(kernel_dims, operand, format_tag::any);
+  c.any_grad_kernel = dnnl::memory::desc(kernel_dims, data_type::f32, format_tag::any);
   c.forward_pd = dnnl::convolution_forward::primitive_desc(
-      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, direct, c.src, any_kernel, c.bias, c.dst,
-                                      strides, pad_l, pad_r),
-      attr, engine);
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, kDirect, c.src, c.any_kernel, c.bias, c.dst,
+                                      c.strides, c.pad_l, c.pad_r),
+      user_scratchpad(), cpu_engine());
+  return c;
+}
+
+void make_forward(Convolution& c) {
+  dnnl::engine& engine = cpu_engine();
   c.forward = dnnl::convolution_forward(c.forward_pd);
-  c.kernel_to_forward_pd = dnnl::reorder::primitive_desc(engine, c.kernel, engine, c.forward_pd.weights_desc(), attr);
+  c.kernel_to_forward_pd =
+      dnnl::reorder::primitive_desc(engine, c.kernel, engine, c.forward_pd.weights_desc(), user_scratchpad());
   c.kernel_to_forward = dnnl::reorder(c.kernel_to_forward_pd);
+  c.forward_made = true;
+}
+
+void make_backward(Convolution& c) {
+  dnnl::engine& engine = cpu_engine();
+  const dnnl::primitive_attr attr = user_scratchpad();
   c.backward_data_pd = dnnl::convolution_backward_data::primitive_desc(
-      dnnl::convolution_backward_data::desc(direct, c.grad_src, any_kernel, c.grad_dst, strides, pad_l, pad_r), attr,
-      engine, c.forward_pd);
+      dnnl::convolution_backward_data::desc(kDirect, c.grad_src, c.any_kernel, c.grad_dst, c.strides, c.pad_l,
+                                            c.pad_r),
+      attr, engine, c.forward_pd);
   c.backward_data = dnnl::convolution_backward_data(c.backward_data_pd);
   c.kernel_to_backward_data_pd =
       dnnl::reorder::primitive_desc(engine, c.kernel, engine, c.backward_data_pd.weights_desc(), attr);
   c.kernel_to_backward_data = dnnl::reorder(c.kernel_to_backward_data_pd);
   c.backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
-      dnnl::convolution_backward_weights::desc(direct, c.src, any_grad_kernel, c.grad_dst, strides, pad_l, pad_r),
+      dnnl::convolution_backward_weights::desc(kDirect, c.src, c.any_grad_kernel, c.grad_dst, c.strides, c.pad_l,
+                                               c.pad_r),
       attr, engine, c.forward_pd);
   c.backward_weights = dnnl::convolution_backward_weights(c.backward_weights_pd);
   c.grad_kernel_from_backward_pd =
       dnnl::reorder::primitive_desc(engine, c.backward_weights_pd.diff_weights_desc(), engine, c.grad_kernel, attr);
   c.grad_kernel_from_backward = dnnl::reorder(c.grad_kernel_from_backward_pd);
-  return c;
+  c.backward_made = true;
 }
 
 std::string describe(const Conv2DGeometry& g) {
@@ -139,20 +156,25 @@ std::string describe(const Conv2DGeometry& g) {
          std::to_string(g.pad_top) + "," + std::to_string(g.pad_left);
 }
 
-/// The primitives for `g`, made on first use and kept for the life of the thread.
-const Convolution& convolution_for(const Conv2DGeometry& g, bool bfloat16, bool bias) {
+/// What a pass needs of a convolution.
+enum class Pass { forward, backward };
+
+/// The primitives for `g` that `pass` runs, made on first use and kept for the life of the thread
+/// (one set per geometry, batch size included: a training run makes a handful).
+const Convolution& convolution_for(const Conv2DGeometry& g, bool bfloat16, bool bias, Pass pass) {
   static thread_local std::map<ConvolutionKey, Convolution> convolutions;
   const ConvolutionKey key = key_of(g, bfloat16, bias);
-  auto found = convolutions.find(key);
-  if (found == convolutions.end()) {
-    try {
-      found = convolutions.emplace(key, make_convolution(g, bfloat16, bias)).first;
-    } catch (const dnnl::error& e) {
-      throw ValueError("conv2d: oneDNN has no convolution for " + describe(g) + " (" + to_string(g.compute) +
-                       "): " + e.what());
-    }
+  try {
+    auto found = convolutions.find(key);
+    if (found == convolutions.end()) found = convolutions.emplace(key, describe_convolution(g, bfloat16, bias)).first;
+    Convolution& c = found->second;
+    if (pass == Pass::forward && !c.forward_made) make_forward(c);
+    if (pass == Pass::backward && !c.backward_made) make_backward(c);
+    return c;
+  } catch (const dnnl::error& e) {
+    throw ValueError("conv2d: oneDNN has no convolution for " + describe(g) + " (" + to_string(g.compute) +
+                     "): " + e.what());
   }
-  return found->second;
 }
 
 /// A memory object over caller-owned data (oneDNN takes a non-const handle; inputs are not written).
@@ -218,7 +240,7 @@ void CpuBackend::conv2d_forward(const Conv2DGeometry& g, const float* src, const
                                 float* dst) {
   if (dst_size(g) == 0) return;
   const bool bfloat16 = computes_in_bfloat16(g);
-  const Convolution& c = convolution_for(g, bfloat16, bias != nullptr);
+  const Convolution& c = convolution_for(g, bfloat16, bias != nullptr, Pass::forward);
   const void* kernel_operand =
       blocked_kernel(c.kernel_to_forward, c.kernel_to_forward_pd, kernel, bfloat16, kernel_size(g));
   const void* operand = bfloat16 ? static_cast<const void*>(to_bfloat16(src, src_size(g), bfloat16_a_)) : src;
@@ -237,7 +259,7 @@ void CpuBackend::conv2d_backward_data(const Conv2DGeometry& g, const float* grad
     return;
   }
   const bool bfloat16 = computes_in_bfloat16(g);
-  const Convolution& c = convolution_for(g, bfloat16, false);
+  const Convolution& c = convolution_for(g, bfloat16, false, Pass::backward);
   const void* kernel_operand =
       blocked_kernel(c.kernel_to_backward_data, c.kernel_to_backward_data_pd, kernel, bfloat16, kernel_size(g));
   const void* operand =
@@ -265,7 +287,7 @@ void CpuBackend::conv2d_backward_weights(const Conv2DGeometry& g, const float* s
   // The bias gradient is summed here (below), not by the primitive: oneDNN 2.6 sums it for NHWC
   // in baseline SSE code, 5 % of the seed model's training step, and in bfloat16 the bias
   // gradient sums the unrounded grad_dst, not the primitive's operand.
-  const Convolution& c = convolution_for(g, bfloat16, false);
+  const Convolution& c = convolution_for(g, bfloat16, false, Pass::backward);
   const void* src_operand = bfloat16 ? static_cast<const void*>(to_bfloat16(src, src_size(g), bfloat16_a_)) : src;
   const void* grad_operand =
       bfloat16 ? static_cast<const void*>(to_bfloat16(grad_dst, dst_size(g), bfloat16_b_)) : grad_dst;
