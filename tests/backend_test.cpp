@@ -177,6 +177,21 @@ TEST(CpuBackend, PoolingMatchesReferenceOnRandomShapes) {
     }
 }
 
+TEST(CpuBackend, PoolingWhoseWindowsTileTheImageMatchesReference) {
+  // Windows that tile the image exactly (the seed model's 2x2 poolings) take the CPU backend's
+  // gather path backward, which writes every input once.
+  regula::Rng rng(16);
+  struct Case {
+    int64_t batch, in_h, in_w, channels, pool_h, pool_w;
+  };
+  for (const Case k : {Case{2, 28, 28, 64, 2, 2}, Case{3, 6, 4, 5, 3, 2}, Case{1, 4, 4, 1, 1, 1}}) {
+    rb::Pool2DGeometry g{.batch = k.batch, .in_h = k.in_h, .in_w = k.in_w, .channels = k.channels,
+                         .out_h = k.in_h / k.pool_h, .out_w = k.in_w / k.pool_w, .pool_h = k.pool_h,
+                         .pool_w = k.pool_w, .stride_h = k.pool_h, .stride_w = k.pool_w};
+    compare_pool(g, rng);
+  }
+}
+
 TEST(CpuBackend, GemmMatchesReferenceForAllTransposes) {
   regula::Rng rng(14);
   rb::Backend& ref = rb::get(rb::BackendKind::reference);
