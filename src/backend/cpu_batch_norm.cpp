@@ -92,10 +92,8 @@ struct FixedTail {
   }
   OutputGradientRow output_gradient_row(const float* grad_dst, int64_t r, int64_t channels) const {
     if constexpr (kPool) {
-      const int64_t image = pool.in_h * pool.in_w, n = r / image, position = r % image;
-      const int64_t h = position / pool.in_w, w = position % pool.in_w;
-      const int64_t o = ((n * pool.out_h() + h / pool.pool_h) * pool.out_w() + w / pool.pool_w) * channels;
-      return {grad_dst + o, pool.argmax + o, static_cast<int32_t>(position * channels)};
+      const int64_t o = pool.pooled_index(r * channels, channels);  // the pooled row of channel 0
+      return {grad_dst + o, pool.argmax + o, pool.index_in_sample(r * channels, channels)};
     } else {
       return {grad_dst + r * channels, nullptr, 0};
     }

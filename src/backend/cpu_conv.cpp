@@ -66,6 +66,20 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
+/// A reorder between two layouts and its description (which holds both layouts and its scratch size).
+struct Reorder {
+  dnnl::reorder::primitive_desc pd;
+  dnnl::reorder primitive;
+};
+
+Reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+  dnnl::engine& engine = cpu_engine();
+  Reorder r;
+  r.pd = dnnl::reorder::primitive_desc(engine, from, engine, to, user_scratchpad());
+  r.primitive = dnnl::reorder(r.pd);
+  return r;
+}
+
 /// The three primitives of one convolution geometry and the kernel reorders around them. The
 /// forward primitive is made on the first forward pass and the backward ones on the first backward
 /// pass, so inference compiles no backward kernels; the forward description alone is the
@@ -76,17 +90,14 @@ struct Convolution {
   dnnl::convolution_forward::primitive_desc forward_pd;
   bool forward_made = false;
   dnnl::convolution_forward forward;
-  dnnl::reorder::primitive_desc kernel_to_forward_pd;
-  dnnl::reorder kernel_to_forward;
+  Reorder kernel_to_forward;
   bool backward_made = false;
   dnnl::convolution_backward_data::primitive_desc backward_data_pd;
   dnnl::convolution_backward_data backward_data;
-  dnnl::reorder::primitive_desc kernel_to_backward_data_pd;
-  dnnl::reorder kernel_to_backward_data;
+  Reorder kernel_to_backward_data;
   dnnl::convolution_backward_weights::primitive_desc backward_weights_pd;
   dnnl::convolution_backward_weights backward_weights;
-  dnnl::reorder::primitive_desc grad_kernel_from_backward_pd;
-  dnnl::reorder grad_kernel_from_backward;
+  Reorder grad_kernel_from_backward;
 };
 
 const auto kDirect = dnnl::algorithm::convolution_direct;
@@ -118,11 +129,8 @@ Convolution describe_convolution(const Conv2DGeometry& g, bool bfloat16, bool bi
 }
 
 void make_forward(Convolution& c) {
-  dnnl::engine& engine = cpu_engine();
   c.forward = dnnl::convolution_forward(c.forward_pd);
-  c.kernel_to_forward_pd =
-      dnnl::reorder::primitive_desc(engine, c.kernel, engine, c.forward_pd.weights_desc(), user_scratchpad());
-  c.kernel_to_forward = dnnl::reorder(c.kernel_to_forward_pd);
+  c.kernel_to_forward = make_reorder(c.kernel, c.forward_pd.weights_desc());
   c.forward_made = true;
 }
 
@@ -134,17 +142,13 @@ void make_backward(Convolution& c) {
                                             c.pad_r),
       attr, engine, c.forward_pd);
   c.backward_data = dnnl::convolution_backward_data(c.backward_data_pd);
-  c.kernel_to_backward_data_pd =
-      dnnl::reorder::primitive_desc(engine, c.kernel, engine, c.backward_data_pd.weights_desc(), attr);
-  c.kernel_to_backward_data = dnnl::reorder(c.kernel_to_backward_data_pd);
+  c.kernel_to_backward_data = make_reorder(c.kernel, c.backward_data_pd.weights_desc());
   c.backward_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
       dnnl::convolution_backward_weights::desc(kDirect, c.src, c.any_grad_kernel, c.grad_dst, c.strides, c.pad_l,
                                                c.pad_r),
       attr, engine, c.forward_pd);
   c.backward_weights = dnnl::convolution_backward_weights(c.backward_weights_pd);
-  c.grad_kernel_from_backward_pd =
-      dnnl::reorder::primitive_desc(engine, c.backward_weights_pd.diff_weights_desc(), engine, c.grad_kernel, attr);
-  c.grad_kernel_from_backward = dnnl::reorder(c.grad_kernel_from_backward_pd);
+  c.grad_kernel_from_backward = make_reorder(c.backward_weights_pd.diff_weights_desc(), c.grad_kernel);
   c.backward_made = true;
 }
 
@@ -242,7 +246,7 @@ void CpuBackend::conv2d_forward(const Conv2DGeometry& g, const float* src, const
   const bool bfloat16 = computes_in_bfloat16(g);
   const Convolution& c = convolution_for(g, bfloat16, bias != nullptr, Pass::forward);
   const void* kernel_operand =
-      blocked_kernel(c.kernel_to_forward, c.kernel_to_forward_pd, kernel, bfloat16, kernel_size(g));
+      blocked_kernel(c.kernel_to_forward.primitive, c.kernel_to_forward.pd, kernel, bfloat16, kernel_size(g));
   const void* operand = bfloat16 ? static_cast<const void*>(to_bfloat16(src, src_size(g), bfloat16_a_)) : src;
   std::unordered_map<int, dnnl::memory> arguments{{DNNL_ARG_SRC, wrap(c.src, operand)},
                                                   {DNNL_ARG_WEIGHTS, wrap(c.forward_pd.weights_desc(), kernel_operand)},
@@ -261,7 +265,7 @@ void CpuBackend::conv2d_backward_data(const Conv2DGeometry& g, const float* grad
   const bool bfloat16 = computes_in_bfloat16(g);
   const Convolution& c = convolution_for(g, bfloat16, false, Pass::backward);
   const void* kernel_operand =
-      blocked_kernel(c.kernel_to_backward_data, c.kernel_to_backward_data_pd, kernel, bfloat16, kernel_size(g));
+      blocked_kernel(c.kernel_to_backward_data.primitive, c.kernel_to_backward_data.pd, kernel, bfloat16, kernel_size(g));
   const void* operand =
       bfloat16 ? static_cast<const void*>(to_bfloat16(grad_dst, dst_size(g), bfloat16_b_)) : grad_dst;
   run(c.backward_data, c.backward_data_pd,
@@ -298,7 +302,7 @@ void CpuBackend::conv2d_backward_weights(const Conv2DGeometry& g, const float* s
        {DNNL_ARG_DIFF_DST, wrap(c.grad_dst, grad_operand)},
        {DNNL_ARG_DIFF_WEIGHTS, wrap(blocked_desc, blocked)}},
       conv_scratchpad_);
-  run(c.grad_kernel_from_backward, c.grad_kernel_from_backward_pd,
+  run(c.grad_kernel_from_backward.primitive, c.grad_kernel_from_backward.pd,
       {{DNNL_ARG_FROM, wrap(blocked_desc, blocked)}, {DNNL_ARG_TO, wrap(c.grad_kernel, grad_kernel)}},
       conv_scratchpad_);
   if (grad_bias != nullptr) sum_rows(rows, g.out_c, grad_dst, partial_, grad_bias);
