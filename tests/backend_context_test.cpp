@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "regula/backend/context.hpp"
 #include "regula/error.hpp"
@@ -84,6 +85,19 @@ TEST(BackendContext, OwnsTheThreadCount) {
   EXPECT_EQ(context.num_threads(), 1);
   context.set_num_threads(before);
   EXPECT_EQ(regula::num_threads(), before);
+}
+
+TEST(BackendContext, OwnsTheConvolutionAlgorithm) {
+  rb::Context& context = rb::context();
+  const char* env = std::getenv("REGULA_CONVOLUTION");
+  if (env == nullptr || std::string(env).empty()) {
+    EXPECT_EQ(context.convolution_algorithm(), rb::ConvolutionAlgorithm::automatic);
+  }
+  const rb::ConvolutionAlgorithm before = context.convolution_algorithm();
+  context.set_convolution_algorithm(rb::ConvolutionAlgorithm::direct);
+  EXPECT_EQ(context.convolution_algorithm(), rb::ConvolutionAlgorithm::direct);
+  context.set_convolution_algorithm(before);
+  EXPECT_EQ(context.convolution_algorithm(), before);
 }
 
 }  // namespace

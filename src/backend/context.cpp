@@ -36,6 +36,18 @@ int& thread_count() {
   return threads;
 }
 
+ConvolutionAlgorithm initial_convolution_algorithm() {
+  const char* env = std::getenv("REGULA_CONVOLUTION");
+  if (env == nullptr || *env == '\0' || std::string(env) == "automatic") return ConvolutionAlgorithm::automatic;
+  if (std::string(env) == "direct") return ConvolutionAlgorithm::direct;
+  throw ValueError(std::string("REGULA_CONVOLUTION='") + env + "' is not a convolution algorithm: use automatic or direct");
+}
+
+std::atomic<ConvolutionAlgorithm>& convolution_algorithm_setting() {
+  static std::atomic<ConvolutionAlgorithm> algorithm{initial_convolution_algorithm()};
+  return algorithm;
+}
+
 }  // namespace
 
 Backend& get(BackendKind kind) {
@@ -66,6 +78,14 @@ void Context::set_num_threads(int threads) {
 Context& context() {
   static Context instance;
   return instance;
+}
+
+ConvolutionAlgorithm Context::convolution_algorithm() const {
+  return convolution_algorithm_setting().load(std::memory_order_relaxed);
+}
+
+void Context::set_convolution_algorithm(ConvolutionAlgorithm algorithm) {
+  convolution_algorithm_setting() = algorithm;
 }
 
 }  // namespace regula::backend

@@ -16,10 +16,15 @@
 
 namespace regula::backend {
 
+/// One convolution geometry's oneDNN primitives and the reorders around them (cpu_conv.cpp).
+struct ConvolutionPrimitives;
+
 class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
 #include "src/backend/kernel_overrides.inc"
+  void conv2d_backward(const Conv2DGeometry& g, const float* src, const float* grad_dst, const float* kernel,
+                       float* grad_src, float* grad_kernel, float* grad_bias) override;
 
  private:
   /// gemm with bfloat16 operands (cpu_gemm_bfloat16.cpp); the CPU must have bfloat16 instructions.
@@ -38,9 +43,24 @@ class CpuBackend final : public Backend {
   /// `conv_kernel_`.
   const void* blocked_kernel(const dnnl::reorder& reorder, const dnnl::reorder::primitive_desc& pd,
                              const float* kernel, bool bfloat16, int64_t count);
+  /// grad_dst as c's backward primitives read it: rounded to bfloat16 where they compute in it,
+  /// staged in their layout (in conv_staging_[0]) where they want another than NHWC.
+  const void* conv_grad_operand(const ConvolutionPrimitives& c, const Conv2DGeometry& g, const float* grad_dst);
+  /// c's backward data from grad_dst as conv_grad_operand gives it.
+  void conv_backward_data_from(const ConvolutionPrimitives& c, const Conv2DGeometry& g, const void* grad_operand,
+                               const float* kernel, float* grad_src);
+  /// c's weight and bias gradients from grad_dst as conv_grad_operand gives it (the bias from
+  /// grad_dst itself).
+  void conv_backward_weights_from(const ConvolutionPrimitives& c, const Conv2DGeometry& g, const float* src,
+                                  const void* grad_operand, const float* grad_dst, float* grad_kernel,
+                                  float* grad_bias);
 
   std::shared_ptr<Storage> conv_scratchpad_;  ///< oneDNN primitives' scratch memory (64-byte aligned)
   std::shared_ptr<Storage> conv_kernel_;      ///< a convolution kernel in a primitive's blocked layout
+  /// A convolution's activation operands where its primitives want another layout than NHWC
+  /// (Winograd's nChw16c): [0] the source of forward or grad_dst of backward, [1] the output of
+  /// forward or backward data, then the source of backward weights.
+  std::shared_ptr<Storage> conv_staging_[2];
   std::vector<float> partial_;   ///< per-thread partial sums (bias gradients)
   std::vector<double> channel_partial_;  ///< per-thread per-channel sums of batch normalization
   std::vector<float> channel_block_sums_;  ///< per-thread per-channel float sums of one block of rows

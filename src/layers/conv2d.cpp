@@ -128,11 +128,10 @@ void Conv2D::backward(const std::vector<const Tensor*>& inputs, const Tensor& ou
   const auto g = conv_geometry(input_shapes()[0], x.dim(0), filters_, kernel_size_, options_.strides, rows_, cols_,
                                dtype_policy().kernel_compute());
   const Tensor& grad = activation_.backward(output, grad_output, grad_output_is_logits());
-  backend::Backend& be = backend::current();
   float* grad_bias = options_.use_bias ? weights()[1].gradient.data() : nullptr;
-  be.conv2d_backward_weights(g, x.data(), grad.data(), weights()[0].gradient.data(), grad_bias);
-  if (grad_inputs[0] != nullptr)
-    be.conv2d_backward_data(g, grad.data(), weights()[0].value.data(), grad_inputs[0]->data());
+  float* grad_x = grad_inputs[0] != nullptr ? grad_inputs[0]->data() : nullptr;
+  backend::current().conv2d_backward(g, x.data(), grad.data(), weights()[0].value.data(), grad_x,
+                                     weights()[0].gradient.data(), grad_bias);
 }
 
 nlohmann::json Conv2D::get_config() const {

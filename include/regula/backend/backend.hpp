@@ -73,6 +73,15 @@ class Backend {
   virtual void conv2d_backward_weights(const Conv2DGeometry& g, const float* src,
                                        const float* grad_dst, float* grad_kernel,
                                        float* grad_bias) = 0;
+  /// Both: conv2d_backward_weights, then conv2d_backward_data when grad_src is not null (a
+  /// first layer needs no grad_src). A backend may share work between the two; the CPU backend
+  /// prepares grad_dst once for both.
+  virtual void conv2d_backward(const Conv2DGeometry& g, const float* src, const float* grad_dst,
+                               const float* kernel, float* grad_src, float* grad_kernel,
+                               float* grad_bias) {
+    conv2d_backward_weights(g, src, grad_dst, grad_kernel, grad_bias);
+    if (grad_src != nullptr) conv2d_backward_data(g, grad_dst, kernel, grad_src);
+  }
 
   /// Max pooling; `argmax` (same size as dst) receives the flat index within the sample's
   /// input (h * in_w + w) * channels + c of each maximum, for the backward pass.

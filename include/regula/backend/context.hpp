@@ -11,9 +11,21 @@ namespace regula::backend {
 /// on, and OpenMP's runtime fails (it crashes) well before memory for their stacks runs out.
 inline constexpr int kMaxThreads = 1024;
 
-/// The process's choice of backend and threads. At start-up: the `cpu` backend, and the thread
-/// count of the environment variable REGULA_NUM_THREADS (an integer from 1 to 1024), else the
-/// machine's core count.
+/// How the `cpu` backend computes convolutions.
+enum class ConvolutionAlgorithm {
+  /// The fastest it has: Winograd F(4×4, 3×3) for float32 3×3 convolutions at stride 1 whose
+  /// channels are multiples of 16, where oneDNN offers it (CPUs with AVX-512); direct elsewhere.
+  /// Winograd computes the same convolution with fewer multiplications and rounds differently
+  /// (differences of a few 1e-6 relative to the outputs' scale).
+  automatic,
+  /// Always the direct convolution (the sums as written, as Keras's TensorFlow computes on CPUs).
+  direct,
+};
+
+/// The process's choice of backend and threads. At start-up: the `cpu` backend; the thread count
+/// of the environment variable REGULA_NUM_THREADS (an integer from 1 to 1024), else the machine's
+/// core count; the convolution algorithm of REGULA_CONVOLUTION (`automatic` or `direct`), else
+/// `automatic`.
 class Context {
  public:
   /// The backend in use.
@@ -27,6 +39,11 @@ class Context {
   int num_threads() const;
   /// Throws ValueError for threads outside 1 to 1024 (saying the range and the machine's cores).
   void set_num_threads(int threads);
+
+  /// How convolutions are computed (the `cpu` backend's choice; the reference backend computes
+  /// the direct sums in double).
+  ConvolutionAlgorithm convolution_algorithm() const;
+  void set_convolution_algorithm(ConvolutionAlgorithm algorithm);
 };
 
 /// The process's context.
