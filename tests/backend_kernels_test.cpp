@@ -280,6 +280,23 @@ TEST(CpuKernels, BatchNormalizationWithAPoolingTailMatchesReference) {
         cpu().batch_norm_backward_data(rows, channels, x.data(), grad.data(), a.data(), b.data(), cpu_tail, p.data(),
                                        q.data(), r.data(), gx_cpu.data());
         EXPECT_LT(max_error(gx_cpu, gx_ref), 4e-6) << "backward data " << where;
+
+        // With ReLU, the layer hands the backward pass its pooled values (TailMaxPool::pooled),
+        // and the CPU kernels gate the winners by them instead of recomputing ReLU and the mask:
+        // the same sums and gradients (== also takes −0 for +0, the one difference allowed).
+        if (relu) {
+          rb::ElementwiseTail gated_tail = cpu_tail;
+          gated_tail.pool.pooled = y_cpu.data();
+          std::vector<double> s_gated(s_ref), s2_gated(s_ref);
+          cpu().batch_norm_backward_sums(rows, channels, x.data(), grad.data(), a.data(), b.data(), mean.data(),
+                                         gated_tail, s_gated.data(), s2_gated.data());
+          EXPECT_EQ(s_gated, s_cpu) << "gated backward sums " << where;
+          EXPECT_EQ(s2_gated, s2_cpu) << "gated backward sums " << where;
+          std::vector<float> gx_gated(static_cast<size_t>(n), 99.0f);
+          cpu().batch_norm_backward_data(rows, channels, x.data(), grad.data(), a.data(), b.data(), gated_tail,
+                                         p.data(), q.data(), r.data(), gx_gated.data());
+          EXPECT_EQ(gx_gated, gx_cpu) << "gated backward data " << where;
+        }
       }
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <vector>
 
 #include "src/backend/cpu_backend.hpp"
 
@@ -63,18 +64,24 @@ void channel_sums(int64_t rows, int64_t channels, std::vector<double>& partial, 
 // (it may not speculate a floating-point operation that could trap).
 //
 // With a pooling tail (kPool), the gradient reaching a value is its window's pooled gradient where
-// it won and +0 elsewhere; it is selected with a bit mask, for the same reason.
-template <bool kRelu, bool kMask, bool kPool>
+// it won and +0 elsewhere; it is selected with a bit mask, for the same reason. With ReLU in the
+// tail as well, the backward pass gates a winner by its pooled value (TailMaxPool::pooled: > 0
+// exactly where ReLU and the mask let it through) instead of recomputing ReLU's input and the
+// mask's hash for every value: the same gradients (a gated winner gives +0 where the separate
+// layers may give −0, which no sum or product that follows can tell apart).
+template <bool kRelu, bool kMask, bool kPool, bool kGatedByPooled = false>
 struct FixedTail {
+  static_assert(!kGatedByPooled || (kPool && kRelu), "the pooled values gate a pooling tail with ReLU");
   ElementMask mask;
   TailMaxPool pool;
 
   /// Where the gradient of input row r's tail outputs is: grad_dst's row, or under a pooling
-  /// tail the pooled gradient and winners of the row's windows and the row's first index within
-  /// its sample.
+  /// tail the pooled gradient, winners and values of the row's windows and the row's first index
+  /// within its sample.
   struct OutputGradientRow {
     const float* grad;
     const int32_t* argmax;
+    const float* pooled;
     int32_t first_in_sample;
   };
 
@@ -83,7 +90,13 @@ struct FixedTail {
     if constexpr (kMask) v = v * mask.factor(i);
     return v;
   }
+  /// ∂loss/∂v from g = ∂loss/∂(tail output) as output_gradient gives it, v the value before the tail.
   float gradient(float g, float v, uint32_t i) const {
+    if constexpr (kGatedByPooled) {
+      // output_gradient has gated g already; the mask's factor is its keep scale there.
+      if constexpr (kMask) g = g * mask.keep_scale;
+      return g;
+    }
     // ReLU's gate as a bit mask (v > 0 keeps g, else +0, as the select would): with a pooling
     // tail GCC sinks the routing's add into a select and then leaves the loop unvectorized.
     if constexpr (kRelu) g = std::bit_cast<float>(std::bit_cast<uint32_t>(g) & (0u - static_cast<uint32_t>(v > 0.0f)));
@@ -93,28 +106,37 @@ struct FixedTail {
   OutputGradientRow output_gradient_row(const float* grad_dst, int64_t r, int64_t channels) const {
     if constexpr (kPool) {
       const int64_t o = pool.pooled_index(r * channels, channels);  // the pooled row of channel 0
-      return {grad_dst + o, pool.argmax + o, pool.index_in_sample(r * channels, channels)};
+      return {grad_dst + o, pool.argmax + o, kGatedByPooled ? pool.pooled + o : nullptr,
+              pool.index_in_sample(r * channels, channels)};
     } else {
-      return {grad_dst + r * channels, nullptr, 0};
+      return {grad_dst + r * channels, nullptr, nullptr, 0};
     }
   }
   /// ∂loss/∂(tail output) of channel c of the row.
   float output_gradient(const OutputGradientRow& row, int64_t c) const {
     if constexpr (kPool) {
-      // All ones where the value won, zero elsewhere, without a select (which breaks vectorization
-      // once ReLU's and the mask's selects are in the same loop).
-      const uint32_t won = 0u - static_cast<uint32_t>(row.argmax[c] == row.first_in_sample + static_cast<int32_t>(c));
-      return std::bit_cast<float>(std::bit_cast<uint32_t>(0.0f + row.grad[c]) & won);
+      // All ones where the value won (and, gated by the pooled values, passed), zero elsewhere,
+      // without a select (which breaks vectorization once ReLU's and the mask's selects are in
+      // the same loop).
+      uint32_t passes = 0u - static_cast<uint32_t>(row.argmax[c] == row.first_in_sample + static_cast<int32_t>(c));
+      if constexpr (kGatedByPooled) passes &= 0u - static_cast<uint32_t>(row.pooled[c] > 0.0f);
+      return std::bit_cast<float>(std::bit_cast<uint32_t>(0.0f + row.grad[c]) & passes);
     } else {
       return row.grad[c];
     }
   }
 };
 
-// Calls body(FixedTail<relu, mask, pool>{…}), so each combination gets its own branch-free loops.
+// Calls body(FixedTail<relu, mask, pool, gated>{…}), so each combination gets its own branch-free
+// loops; gated by the pooled values where the tail pools after ReLU and they are given.
 template <bool kPool, class Body>
 void with_fixed_steps(const ElementwiseTail& tail, Body&& body) {
-  if (tail.relu && tail.mask.active)
+  const bool gated = kPool && tail.relu && tail.pool.pooled != nullptr;
+  if (gated && tail.mask.active)
+    body(FixedTail<true, true, kPool, kPool>{tail.mask, tail.pool});
+  else if (gated)
+    body(FixedTail<true, false, kPool, kPool>{tail.mask, tail.pool});
+  else if (tail.relu && tail.mask.active)
     body(FixedTail<true, true, kPool>{tail.mask, tail.pool});
   else if (tail.relu)
     body(FixedTail<true, false, kPool>{tail.mask, tail.pool});
@@ -131,6 +153,43 @@ void with_fixed_tail(const ElementwiseTail& tail, Body&& body) {
     with_fixed_steps<false>(tail, body);
 }
 
+// Channels of a window pooled together by pool_window: their maxima fit in registers.
+constexpr int64_t kPooledChannelBlock = 16;
+
+// One window of apply_and_pool: for each channel, the tail's value at each window position
+// (rows first_row + offsets[k], k in window order) and their maximum, with its position when
+// kWinners. Blocks of channels keep their maxima in registers across the positions and store them
+// once: selecting into the output at each position made GCC emit masked stores behind a branch.
+template <bool kWinners, class Tail>
+inline void pool_window(const Tail& tail, int64_t channels, int64_t positions, const int64_t* offsets,
+                        const float* src, int64_t first_row, int64_t first_in_sample, const float* a, const float* b,
+                        float* d, int32_t* winner) {
+  for (int64_t c0 = 0; c0 < channels; c0 += kPooledChannelBlock) {
+    const int64_t width = std::min(kPooledChannelBlock, channels - c0);
+    float best[kPooledChannelBlock] = {};
+    int32_t best_at[kPooledChannelBlock] = {};
+    for (int64_t k = 0; k < positions; ++k) {
+      const int64_t first = (first_row + offsets[k]) * channels + c0;
+      const float* s = src + first;
+      const auto at = static_cast<int32_t>(first_in_sample + offsets[k] * channels + c0);
+      const auto pool_channel = [&](int64_t j) {
+        const float v = tail.forward(a[c0 + j] * s[j] + b[c0 + j], static_cast<uint32_t>(first + j));
+        const bool wins = k == 0 || v > best[j];
+        best[j] = wins ? v : best[j];
+        if constexpr (kWinners) best_at[j] = wins ? at + static_cast<int32_t>(j) : best_at[j];
+      };
+      if (width == kPooledChannelBlock) {
+#pragma omp simd
+        for (int64_t j = 0; j < kPooledChannelBlock; ++j) pool_channel(j);
+      } else {
+        for (int64_t j = 0; j < width; ++j) pool_channel(j);
+      }
+    }
+    std::copy(best, best + width, d + c0);
+    if constexpr (kWinners) std::copy(best_at, best_at + width, winner + c0);
+  }
+}
+
 // batch_norm_apply with a pooling tail: threads over (image, output row); each window's values are
 // computed, and pooled as Backend::max_pool2d_forward pools (the first position in window order
 // seeds the maximum, later ones win only when strictly greater).
@@ -140,43 +199,26 @@ void apply_and_pool(int64_t rows, int64_t channels, const float* src, const floa
   const TailMaxPool& pool = tail_in.pool;
   const int64_t images = rows / (pool.in_h * pool.in_w);
   const int64_t out_h = pool.out_h(), out_w = pool.out_w();
+  // Each window position's row relative to the window's first, in window order; kept by the
+  // calling thread, so that a steady-state step allocates nothing.
+  const int64_t positions = pool.pool_h * pool.pool_w;
+  static thread_local std::vector<int64_t> position_rows;
+  position_rows.resize(static_cast<size_t>(positions));
+  for (int64_t k = 0; k < positions; ++k) position_rows[static_cast<size_t>(k)] = k / pool.pool_w * pool.in_w + k % pool.pool_w;
+  const int64_t* offsets = position_rows.data();
   const auto tail = tail_in;
 #pragma omp parallel for collapse(2) schedule(static) firstprivate(tail) if (rows * channels > kParallelThreshold)
   for (int64_t n = 0; n < images; ++n)
     for (int64_t oh = 0; oh < out_h; ++oh)
       for (int64_t ow = 0; ow < out_w; ++ow) {
         const int64_t o = ((n * out_h + oh) * out_w + ow) * channels;
-        float* d = dst + o;
-        int32_t* winner = tail.pool.argmax != nullptr ? tail.pool.argmax + o : nullptr;
-        bool seeded = false;
-        for (int64_t ih = oh * pool.pool_h; ih < (oh + 1) * pool.pool_h; ++ih)
-          for (int64_t iw = ow * pool.pool_w; iw < (ow + 1) * pool.pool_w; ++iw) {
-            const int64_t r = (n * pool.in_h + ih) * pool.in_w + iw;
-            const float* s = src + r * channels;
-            const auto first = static_cast<uint32_t>(r * channels);
-            const auto in_sample = static_cast<int32_t>((ih * pool.in_w + iw) * channels);
-            if (!seeded) {
-#pragma omp simd
-              for (int64_t c = 0; c < channels; ++c) d[c] = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
-              if (winner != nullptr)
-                for (int64_t c = 0; c < channels; ++c) winner[c] = in_sample + static_cast<int32_t>(c);
-              seeded = true;
-            } else if (winner != nullptr) {
-#pragma omp simd
-              for (int64_t c = 0; c < channels; ++c) {
-                const float v = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
-                const bool greater = v > d[c];
-                d[c] = greater ? v : d[c];
-                winner[c] = greater ? in_sample + static_cast<int32_t>(c) : winner[c];
-              }
-            } else {
-#pragma omp simd
-              for (int64_t c = 0; c < channels; ++c) {
-                const float v = tail.forward(a[c] * s[c] + b[c], first + static_cast<uint32_t>(c));
-                d[c] = v > d[c] ? v : d[c];
-              }
-            }
-          }
+        const int64_t first_in_image = oh * pool.pool_h * pool.in_w + ow * pool.pool_w;
+        const int64_t first_row = n * pool.in_h * pool.in_w + first_in_image;
+        if (tail.pool.argmax != nullptr)
+          pool_window<true>(tail, channels, positions, offsets, src, first_row, first_in_image * channels, a, b, dst + o,
+                            tail.pool.argmax + o);
+        else
+          pool_window<false>(tail, channels, positions, offsets, src, first_row, 0, a, b, dst + o, nullptr);
       }
 }
 

@@ -173,9 +173,10 @@ void BatchNormalization::forward_with_tail(const std::vector<const Tensor*>& inp
                                       output.data());
 }
 
-void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, const Tensor&, const Tensor& grad_output,
-                                  const std::vector<Tensor*>& grad_inputs) {
+void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, const Tensor& output,
+                                  const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) {
   const Tensor& x = *inputs[0];
+  if (tail_.pool.active && tail_.relu) tail_.pool.pooled = output.data();
   Tensor* grad_input = grad_inputs[0];
   backend::Backend& kernels = backend::current();
   const int64_t channels = channels_;

@@ -38,6 +38,11 @@ struct TailMaxPool {
   int64_t in_h = 0, in_w = 0;
   int64_t pool_h = 1, pool_w = 1;
   int32_t* argmax = nullptr;
+  /// In the backward pass of a tail with ReLU, the pooled values the forward pass wrote (or null).
+  /// A winner's gradient passes the tail exactly where its pooled value is > 0 (ReLU let it
+  /// through and the mask kept it), so a kernel may gate with it instead of recomputing ReLU's
+  /// input and the mask.
+  const float* pooled = nullptr;
   int64_t out_h() const { return in_h / pool_h; }
   int64_t out_w() const { return in_w / pool_w; }
   /// For input value `i` (its flat index in the batch, `channels` values a position): the flat
