@@ -10,6 +10,8 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
+  # Open MPI: training on several processes and machines (mpirun), and its tests.
+  openmpi-bin libopenmpi-dev
   # Independent readers of regula's files in the tests (HDF5 model files read by h5py and loaded
   # into the PyTorch seed model; TensorBoard event files decoded by Python's protobuf with their
   # CRC-32C checked), and the PyTorch peer of the benchmarks.

@@ -4,58 +4,23 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <thread>
 
 #include "regula/regula.hpp"
+#include "distributed_fixture.hpp"
 
 namespace rg = regula;
 namespace dist = regula::distributed;
 
 namespace {
 
-/// Runs `body(rank)` on one thread per rank and rethrows the first failure.
-void on_every_rank(int ranks, const std::function<void(int)>& body) {
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(ranks));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        body(r);
-      } catch (...) {
-        errors[static_cast<size_t>(r)] = std::current_exception();
-      }
-    });
-  for (std::thread& t : threads) t.join();
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
-}
+using regula::testing_support::on_every_rank;
+using Data = regula::testing_support::TabularData;
 
-struct Data {
-  rg::Tensor x, y;
-};
-
-Data make_data(int64_t n, uint64_t seed) {
-  rg::Rng rng(seed);
-  Data d{rg::Tensor({n, 4}), rg::Tensor({n})};
-  for (int64_t i = 0; i < n * 4; ++i) d.x[i] = static_cast<float>(rng.normal());
-  for (int64_t i = 0; i < n; ++i) d.y[i] = static_cast<float>(i % 3);
-  return d;
-}
-
-/// Dense → (BatchNormalization) → Dense softmax with weight and activity regularizers, under SGD.
-std::unique_ptr<rg::Model> make_model(bool batch_norm) {
-  rg::set_random_seed(5);
-  rg::layers::reset_layer_names();
-  auto input = rg::layers::Input({4});
-  auto x = rg::layers::Dense(8, {.activation = "relu", .kernel_regularizer = rg::regularizers::l2(0.01)})(input);
-  if (batch_norm) x = rg::layers::BatchNormalization()(x);
-  auto out = rg::layers::Dense(3, {.activation = "softmax", .activity_regularizer = rg::regularizers::l2(0.001)})(x);
-  auto model = std::make_unique<rg::Model>(input, out);
-  model->compile({.optimizer = rg::optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9}),
-                  .loss = "sparse_categorical_crossentropy", .metrics = {"accuracy"}});
-  return model;
-}
+Data make_data(int64_t n, uint64_t seed) { return regula::testing_support::tabular_data(n, seed); }
+std::unique_ptr<rg::Model> make_model(bool batch_norm) { return regula::testing_support::small_model(batch_norm); }
 
 /// The ranks run as threads of one process, and the fast CPU backend's scratch buffers are
 /// process-wide (one caller at a time): these tests use the reference backend, which has none.
@@ -241,4 +206,21 @@ TEST_F(DataParallel, OneRanksStopDecisionEndsFitOnEveryRank) {
   EXPECT_EQ(epochs[0], 2u);
   EXPECT_EQ(epochs[1], 2u);
   EXPECT_EQ(accuracy[0], accuracy[1]) << "the logged accuracy is the global one on every rank";
+}
+
+TEST(Mpi, LaunchedByMpiReadsTheLaunchersEnvironment) {
+  // The variables Open MPI's mpirun, PMI and PMIx launchers set; none is set when ctest runs.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
+    ASSERT_EQ(std::getenv(name), nullptr) << name;
+  }
+  EXPECT_FALSE(dist::launched_by_mpi());
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
+    setenv(name, "2", 1);
+    EXPECT_TRUE(dist::launched_by_mpi()) << name;
+    unsetenv(name);
+  }
+  EXPECT_FALSE(dist::launched_by_mpi());
+  if (!dist::mpi_built()) {
+    EXPECT_THROW(dist::mpi_world(), rg::StateError);
+  }
 }

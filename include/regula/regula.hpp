@@ -22,6 +22,7 @@
 #include "regula/datasets/fashion_mnist.hpp"
 #include "regula/datasets/idx_dataset.hpp"
 #include "regula/distributed/communicator.hpp"
+#include "regula/distributed/mpi.hpp"
 #include "regula/error.hpp"
 #include "regula/experiment/ablation.hpp"
 #include "regula/experiment/experiment.hpp"
