@@ -198,8 +198,9 @@ TEST_F(DataParallel, OneRanksStopDecisionEndsFitOnEveryRank) {
     rg::callbacks::LambdaCallback stop_on_rank_0({.on_epoch_end = [&](int epoch, rg::callbacks::Logs&) {
       if (r == 0 && epoch == 1) model.stop_training = true;
     }});
-    auto history = model.fit(data.x.slice_rows(8 * r, 8 * r + 8), data.y.slice_rows(8 * r, 8 * r + 8),
-                             {.batch_size = 4, .epochs = 5, .verbose = 0, .callbacks = {&stop_on_rank_0}, .shuffle = false});
+    // The same global data on every rank; fit trains each on its shard of every batch.
+    auto history = model.fit(data.x, data.y,
+                             {.batch_size = 8, .epochs = 5, .verbose = 0, .callbacks = {&stop_on_rank_0}, .shuffle = false});
     epochs[static_cast<size_t>(r)] = history.size();
     accuracy[static_cast<size_t>(r)] = history["accuracy"].back();
   });
@@ -223,4 +224,56 @@ TEST(Mpi, LaunchedByMpiReadsTheLaunchersEnvironment) {
   if (!dist::mpi_built()) {
     EXPECT_THROW(dist::mpi_world(), rg::StateError);
   }
+}
+
+TEST_F(DataParallel, FitOnRanksTrainsEachRankOnItsShardOfEveryGlobalBatch) {
+  // fit with a communicator: every rank draws the same global batches and trains on its strided
+  // shard (rows r, r + N, …). Unshuffled here: the ranks are threads of one process, whose
+  // global seed stream they would share (processes under MPI each have their own: the MPI check
+  // runs this shuffled). 40 samples, 8 for validation, batches of 8: shards of 4, or 3 and 2.
+  const Data data = make_data(40, 6);
+  const regula::FitOptions options{.batch_size = 8, .epochs = 3, .verbose = 0, .validation_split = 0.2, .shuffle = false};
+  auto single = make_model(false);
+  const rg::callbacks::History expected = single->fit(data.x, data.y, options);
+  for (int ranks : {2, 3}) {
+    dist::InProcessGroup group(ranks);
+    std::vector<std::unique_ptr<rg::Model>> models;
+    std::vector<rg::callbacks::History> histories(static_cast<size_t>(ranks));
+    for (int r = 0; r < ranks; ++r) {
+      models.push_back(make_model(false));
+      models.back()->set_communicator(group.communicator(r));
+    }
+    on_every_rank(ranks, [&](int r) { histories[static_cast<size_t>(r)] = models[static_cast<size_t>(r)]->fit(data.x, data.y, options); });
+    const std::vector<rg::Tensor> expected_weights = single->get_weights();
+    for (int r = 0; r < ranks; ++r) {
+      const std::vector<rg::Tensor> w = models[static_cast<size_t>(r)]->get_weights();
+      for (size_t k = 0; k < w.size(); ++k)
+        for (int64_t i = 0; i < w[k].size(); ++i) {
+          ASSERT_EQ(w[k][i], models[0]->get_weights()[k][i]) << ranks << " ranks, rank " << r;
+          // Summation order only (shards summed, then the ranks' sums): a few float32 roundings a step.
+          EXPECT_NEAR(w[k][i], expected_weights[k][i], 1e-5) << ranks << " ranks, weight " << k;
+        }
+      for (const std::string key : {"loss", "accuracy", "val_loss", "val_accuracy"})
+        for (size_t e = 0; e < 3; ++e)
+          EXPECT_NEAR(histories[static_cast<size_t>(r)][key][e], expected[key][e], 1e-5)
+              << ranks << " ranks, " << key << " epoch " << e;
+    }
+  }
+  // A global batch with fewer samples than ranks leaves a rank without any: a clear error, on
+  // every rank alike (none waits for the others in a collective).
+  dist::InProcessGroup group(3);
+  std::vector<std::unique_ptr<rg::Model>> models;
+  for (int r = 0; r < 3; ++r) {
+    models.push_back(make_model(false));
+    models.back()->set_communicator(group.communicator(r));
+  }
+  std::vector<bool> refused(3, false);
+  on_every_rank(3, [&](int r) {
+    try {
+      models[static_cast<size_t>(r)]->fit(data.x.slice_rows(0, 2), data.y.slice_rows(0, 2), {.batch_size = 2, .epochs = 1, .verbose = 0});
+    } catch (const rg::ValueError&) {
+      refused[static_cast<size_t>(r)] = true;
+    }
+  });
+  EXPECT_EQ(refused, std::vector<bool>(3, true));
 }

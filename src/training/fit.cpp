@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "regula/callbacks/progbar_logger.hpp"
 #include "regula/error.hpp"
@@ -12,6 +13,7 @@
 #include "regula/utils/random.hpp"
 #include "regula/utils/stop_request.hpp"
 #include "src/training/array_batch_source.hpp"
+#include "src/training/batch_shard.hpp"
 #include "src/training/training_backups.hpp"
 
 namespace regula {
@@ -138,11 +140,14 @@ callbacks::Logs Model::run_evaluation(data::BatchSource& source, int64_t steps, 
   RunningMean loss_mean;
   source.reset();
   data::Batch batch;
+  std::optional<training::BatchShard> shard;
+  if (distributed()) shard.emplace(communicator_->rank(), communicator_->size());
   for (int64_t step = 0; step < steps; ++step) {
     callbacks::Logs batch_logs;
     for (callbacks::Callback* cb : cbs) cb->on_test_batch_begin(step, batch_logs);
     source.next(batch);
-    const EvaluationStep step_loss = test_step(batch);
+    // Several ranks: each evaluates its shard of the global batch; test_step sums over the ranks.
+    const EvaluationStep step_loss = test_step(shard ? shard->of(batch) : batch);
     loss_mean.add(step_loss.loss + weight_penalty, step_loss.samples);
     batch_logs.set("loss", loss_mean.result());
     for (callbacks::Callback* cb : cbs) cb->on_test_batch_end(step, batch_logs);
@@ -250,6 +255,10 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
   // A stop request (SIGINT, SIGTERM) is agreed by every rank, so that all stop at the same batch.
   const auto stop_asked = [&] { return distributed() ? communicator_->any(stop_requested()) : stop_requested(); };
   data::Batch batch;
+  // Several ranks: every rank draws the same global batches (the same seed and order) and trains
+  // on its shard of each; train_on_batch sums the gradients over the ranks.
+  std::optional<training::BatchShard> shard;
+  if (distributed()) shard.emplace(communicator_->rank(), communicator_->size());
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     callbacks::Logs epoch_logs;
     int64_t first_step = 0;
@@ -271,7 +280,8 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_begin(step, batch_logs);
       train.next(batch);
       if (!options.class_weight.empty()) weigh_by_class(batch, options.class_weight);
-      const double loss = train_on_batch(batch.x, batch.y, batch.sample_weight.empty() ? nullptr : batch.sample_weight.data());
+      const data::Batch& mine = shard ? shard->of(batch) : batch;
+      const double loss = train_on_batch(mine.x, mine.y, mine.sample_weight.empty() ? nullptr : mine.sample_weight.data());
       loss_mean.add(loss, last_step_samples_);
       batch_logs = progress_logs();
       for (callbacks::Callback* cb : cbs) cb->on_train_batch_end(step, batch_logs);

@@ -192,6 +192,26 @@ TEST(MpiDataParallel, RanksOnShardsTrainAsOneProcessOnTheWholeBatch) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(mine[i], expected[i], 1e-5) << "weight value " << i;
 }
 
+TEST(MpiDataParallel, FitShardsEveryShuffledGlobalBatchAcrossTheRanks) {
+  // fit on every rank with the same data and seed: the same shuffled global batches, each rank
+  // training on rows rank, rank + N, … of each. Against one process: summation order only.
+  rg::backend::ScopedBackend reference(rg::backend::BackendKind::reference);
+  const TabularData data = tabular_data(60, 8);  // 48 to train in batches of 12, 12 to validate
+  const rg::FitOptions options{.batch_size = 12, .epochs = 3, .verbose = 0, .validation_split = 0.2};
+  auto over_mpi = small_model(false);
+  over_mpi->set_communicator(world());
+  const rg::callbacks::History history = over_mpi->fit(data.x, data.y, options);
+  auto single = small_model(false);
+  const rg::callbacks::History expected = single->fit(data.x, data.y, options);
+  const std::vector<float> mine = flat(over_mpi->get_weights()), reference_weights = flat(single->get_weights());
+  std::vector<float> rank0 = mine;
+  world()->broadcast(std::span<float>(rank0), 0);
+  EXPECT_EQ(mine, rank0);
+  for (size_t i = 0; i < mine.size(); ++i) EXPECT_NEAR(mine[i], reference_weights[i], 1e-5) << "weight value " << i;
+  for (const std::string key : {"loss", "accuracy", "val_loss", "val_accuracy"})
+    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(history[key][e], expected[key][e], 1e-5) << key << " epoch " << e;
+}
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   world();  // MPI starts before the tests, on this thread

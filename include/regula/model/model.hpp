@@ -201,8 +201,11 @@ class Model {
   callbacks::FitBackups* fit_backups() const { return fit_backups_; }
 
   /// The ranks that train this model together (data parallelism); one process by default.
-  /// Every rank holds the same weights and passes its shard of each global batch to
-  /// `train_on_batch`; see distributed::Communicator for what is reduced where.
+  /// Every rank holds the same weights. `fit` and `evaluate` take the same data on every rank (and
+  /// the same seed, so the same order): each rank computes rows rank, rank + N, … of every global
+  /// batch (training::BatchShard), and every batch needs at least one sample per rank.
+  /// `train_on_batch` takes the rank's own shard. See distributed::Communicator for what is
+  /// reduced where.
   void set_communicator(distributed::CommunicatorPtr communicator);
   distributed::Communicator& communicator() const { return *communicator_; }
 
