@@ -57,6 +57,12 @@ nlohmann::json resolve(const Overrides& o) {
   return e;
 }
 
+/// The processes that run `fit` together: those an MPI launcher started (`mpirun -np N regula
+/// fit …`), else this one alone.
+rg::distributed::CommunicatorPtr processes() {
+  return rg::distributed::launched_by_mpi() ? rg::distributed::mpi_world() : rg::distributed::single_process();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,12 +152,14 @@ int main(int argc, char** argv) {
                              ": takes no experiment file, overrides, --run-dir or --overwrite: the run goes on with the "
                              "experiment it was started with (" + resume_dir + "/experiment.yaml)");
       rg::experiment::run(rg::experiment::load_run_experiment(resume_dir),
-                          {.run_dir = resume_dir, .existing = rg::experiment::ExistingRun::resume, .verbose = verbose});
+                          {.run_dir = resume_dir, .existing = rg::experiment::ExistingRun::resume, .verbose = verbose,
+                           .communicator = processes()});
     } else if (fit->parsed()) {
       rg::experiment::run(resolve(fit_overrides),
                           {.run_dir = run_dir,
                            .existing = overwrite ? rg::experiment::ExistingRun::overwrite : rg::experiment::ExistingRun::refuse,
-                           .verbose = verbose});
+                           .verbose = verbose,
+                           .communicator = processes()});
     } else if (summary->parsed()) {
       rg::experiment::summary_model(resolve(summary_overrides))->summary();
     } else if (search->parsed()) {

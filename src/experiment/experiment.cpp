@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "regula/backend/context.hpp"
@@ -214,6 +215,27 @@ void prepare_run_directory(const std::string& run_dir, ExistingRun existing, con
   io::remove_stale_temporaries(run_dir);
 }
 
+/// Runs `step` on this rank; when it fails on any rank, every rank throws (this rank its own
+/// error, the others a StateError), so that none waits in a collective for a rank that stopped.
+void on_every_rank_or_none(distributed::Communicator& ranks, const std::string& what, const std::function<void()>& step) {
+  std::exception_ptr error;
+  try {
+    step();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (!ranks.any(error != nullptr)) return;
+  if (error) std::rethrow_exception(error);
+  throw StateError("rank " + std::to_string(ranks.rank()) + ": another rank could not " + what + " (its error is printed above)");
+}
+
+/// Where a rank other than 0 prints: nowhere.
+std::FILE* null_output() {
+  static std::FILE* const null = std::fopen("/dev/null", "w");
+  if (null == nullptr) throw IOError("/dev/null: cannot open it for writing");
+  return null;
+}
+
 }  // namespace
 
 RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
@@ -221,13 +243,36 @@ RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
   if (plan.threads) set_num_threads(*plan.threads);
   // Layers take the global policy when they are made (Keras's set_global_policy before building).
   const mixed_precision::ScopedGlobalPolicy policy(plan.dtype_policy.name());
+  distributed::Communicator& ranks = *options.communicator;
+  const bool first_rank = ranks.rank() == 0;
+  if (ranks.size() > 1 && options.run_dir.empty())
+    throw ValueError("fit on " + std::to_string(ranks.size()) +
+                     " processes: give the run directory (--run-dir), the same on every rank; rank 0 writes it and "
+                     "rank r keeps its own files in RUN_DIR/rank-r");
   RunResult result;
   result.run_dir = options.run_dir.empty() ? default_run_dir() : options.run_dir;
-  prepare_run_directory(result.run_dir, options.existing, plan.experiment);
+  // Rank r > 0 works in RUN_DIR/rank-r, prepared after rank 0's (which --overwrite may remove).
+  const std::string own_dir =
+      first_rank ? result.run_dir : (fs::path(result.run_dir) / ("rank-" + std::to_string(ranks.rank()))).string();
+  std::FILE* const out = first_rank ? options.out : null_output();
+  const int verbose = first_rank ? options.verbose : 0;
+  on_every_rank_or_none(ranks, "prepare the run directory " + result.run_dir, [&] {
+    if (first_rank) prepare_run_directory(own_dir, options.existing, plan.experiment);
+  });
+  on_every_rank_or_none(ranks, "prepare its directory in " + result.run_dir, [&] {
+    if (!first_rank) prepare_run_directory(own_dir, options.existing, plan.experiment);
+  });
+  // Rank r > 0 trains the same plan without progress lines (an experiment's fit.verbose included).
+  std::optional<TrainingPlan> silent;
+  if (!first_rank) {
+    silent = plan;
+    silent->fit.verbose = 0;
+  }
+  const TrainingPlan& rank_plan = silent ? *silent : plan;
   Arrays a = load_arrays(plan.data);
   Training training = [&] {
     try {
-      return train(plan, a, result.run_dir, options.verbose, options.out);
+      return train(rank_plan, a, own_dir, verbose, out, options.communicator);
     } catch (const Interrupted& e) {
       throw Interrupted(std::string(e.what()) +
                         (has_backup(plan.experiment) ? "; continue the run with `regula fit --resume " + result.run_dir + "`" : ""));
@@ -237,7 +282,8 @@ RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
 
   if (a.has_test) {
     if (!training.kept_checkpoint.empty())
-      std::fprintf(options.out, "Testing the kept model: the weights of %s\n", training.kept_checkpoint.c_str());
+      std::fprintf(out, "Testing the kept model: the weights of %s\n", training.kept_checkpoint.c_str());
+    // Several ranks: each evaluates its shards, and every rank gets the whole test set's figures.
     result.test = training.model->evaluate(a.x_test, a.y_test, {.batch_size = 256, .verbose = 0});
     std::string line;
     json test_json = json::object();
@@ -245,9 +291,11 @@ RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
       line += (line.empty() ? "" : " - ") + std::string("test_") + name + ": " + callbacks::ProgbarLogger::format_value(value);
       test_json[name] = value;
     }
-    std::fprintf(options.out, "%s\n", line.c_str());
-    io::write_file_atomically((fs::path(result.run_dir) / "test.json").string(), test_json.dump(2) + "\n");
+    std::fprintf(out, "%s\n", line.c_str());
+    io::write_file_atomically((fs::path(own_dir) / "test.json").string(), test_json.dump(2) + "\n");
   }
+  // The report and what it shows are rank 0's to write.
+  if (!first_rank) return result;
   // The learning-curve report and what it shows beyond the history: classes, augmentation.
   const fs::path dir(result.run_dir);
   report::write_test_evaluation(

@@ -118,7 +118,8 @@ std::string default_run_dir(const std::string& prefix) {
   return "runs/" + prefix + stamp;
 }
 
-Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, int verbose, std::FILE* out) {
+Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, int verbose, std::FILE* out,
+               const distributed::CommunicatorPtr& communicator) {
   std::optional<preprocessing::ImageDataGenerator> augmentation;
   if (plan.augmentation) augmentation.emplace(*plan.augmentation);
   FitOptions fit = plan.fit;
@@ -126,6 +127,7 @@ Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, 
   Training result;
   result.model = plan.model.build(a.x_train.shape().without_batch());
   result.model->compile(plan.compile.options());
+  result.model->set_communicator(communicator);
   if (augmentation) standardize_held_out(*augmentation, a);
   if (a.has_validation) fit.validation_data = ValidationData{a.x_val, a.y_val};
 

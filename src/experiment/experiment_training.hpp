@@ -37,7 +37,8 @@ struct Training {
 /// `arrays` are standardized as the training batches are. Prints the model summary (verbose > 0)
 /// and a "Training on …" line to `out`. After fit, a save_best_only ModelCheckpoint's last file is
 /// loaded back into the model (see Training::model).
-Training train(const TrainingPlan& plan, Arrays& arrays, const std::string& run_dir, int verbose, std::FILE* out);
+Training train(const TrainingPlan& plan, Arrays& arrays, const std::string& run_dir, int verbose, std::FILE* out,
+               const distributed::CommunicatorPtr& communicator = distributed::single_process());
 
 /// `experiment::run` of a plan already made: seeds, loads the data, trains, tests and reports.
 RunResult run_plan(const TrainingPlan& plan, const RunOptions& options);

@@ -94,6 +94,13 @@ struct RunOptions {
   int verbose = 1;
   /// Where the summary, progress and results are printed.
   std::FILE* out = stdout;
+  /// The ranks that run this experiment together (`mpirun -np N regula fit`; see
+  /// distributed/mpi.hpp); one process by default. Every rank loads the same data and trains one
+  /// model on its shards (Model::set_communicator). Rank 0 prints and writes the run directory;
+  /// rank r > 0 prints nothing and keeps its own files (its checkpoints and backups, which a
+  /// resume reads) in RUN_DIR/rank-r. With several ranks `run_dir` must be given, the same on
+  /// every rank; a rank that cannot prepare its directory stops every rank.
+  distributed::CommunicatorPtr communicator = distributed::single_process();
 };
 
 struct RunResult {
