@@ -277,3 +277,23 @@ TEST_F(DataParallel, FitOnRanksTrainsEachRankOnItsShardOfEveryGlobalBatch) {
   });
   EXPECT_EQ(refused, std::vector<bool>(3, true));
 }
+
+TEST(InProcessGroup, RequireSameRefusesOnEveryRankWhenOneRankDiffers) {
+  // FNV-1a, 64 bits: the published value of "a".
+  EXPECT_EQ(dist::fingerprint("a", 1), 0xaf63dc4c8601ec8cull);
+  dist::InProcessGroup group(3);
+  on_every_rank(3, [&](int r) { group.communicator(r)->require_same(0x0123456789abcdefull, "experiment"); });
+  std::vector<std::string> errors(3);
+  on_every_rank(3, [&](int r) {
+    // Rank 2's value differs from rank 0's in its top 16 bits only.
+    const uint64_t value = r == 2 ? 0x8123456789abcdefull : 0x0123456789abcdefull;
+    try {
+      group.communicator(r)->require_same(value, "experiment");
+    } catch (const rg::ValueError& e) {
+      errors[static_cast<size_t>(r)] = e.what();
+    }
+  });
+  EXPECT_NE(errors[2].find("the ranks do not share the same experiment: rank 2's differs from rank 0's"), std::string::npos) << errors[2];
+  for (int r : {0, 1})
+    EXPECT_NE(errors[static_cast<size_t>(r)].find("another rank's differs from rank 0's"), std::string::npos) << errors[static_cast<size_t>(r)];
+}

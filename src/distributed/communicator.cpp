@@ -1,5 +1,6 @@
 #include "regula/distributed/communicator.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -14,6 +15,29 @@ bool Communicator::any(bool value) {
   double flag = value ? 1.0 : 0.0;
   all_reduce_sum(std::span<double>(&flag, 1));
   return flag > 0.0;
+}
+
+void Communicator::require_same(uint64_t value, const std::string& what) {
+  // Four 16-bit parts as doubles (exact), rank 0's broadcast and compared on every rank.
+  double parts[4], rank0[4];
+  for (int k = 0; k < 4; ++k) parts[k] = rank0[k] = static_cast<double>((value >> (16 * k)) & 0xffffu);
+  broadcast(std::span<double>(rank0), 0);
+  const bool differs = !std::equal(parts, parts + 4, rank0);
+  if (!any(differs)) return;
+  throw ValueError(std::string("the ranks do not share the same ") + what +
+                   (differs ? ": rank " + std::to_string(rank()) + "'s differs from rank 0's"
+                            : ": another rank's differs from rank 0's") +
+                   "; every rank must run the same program on the same experiment and data");
+}
+
+uint64_t fingerprint(const void* bytes, size_t size, uint64_t seed) {
+  const auto* p = static_cast<const unsigned char*>(bytes);
+  uint64_t h = seed;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
 }
 
 const CommunicatorPtr& single_process() {

@@ -229,6 +229,26 @@ void on_every_rank_or_none(distributed::Communicator& ranks, const std::string& 
   throw StateError("rank " + std::to_string(ranks.rank()) + ": another rank could not " + what + " (its error is printed above)");
 }
 
+/// The fingerprint of this process's program file (its build).
+uint64_t program_fingerprint() {
+  const std::vector<uint8_t> program = io::read_file_bytes("/proc/self/exe");
+  return distributed::fingerprint(program.data(), program.size());
+}
+
+uint64_t fingerprint_of(const Tensor& t, uint64_t seed) {
+  return t.empty() ? seed : distributed::fingerprint(t.data(), static_cast<size_t>(t.size()) * sizeof(float), seed);
+}
+
+/// Refuses, on every rank, ranks that run another build, experiment or data than rank 0.
+void require_same_run(distributed::Communicator& ranks, const json& experiment, const Arrays& a) {
+  ranks.require_same(program_fingerprint(), "program (the regula build)");
+  const std::string text = experiment.dump();
+  ranks.require_same(distributed::fingerprint(text.data(), text.size()), "experiment");
+  uint64_t data = distributed::fingerprint(nullptr, 0);
+  for (const Tensor* t : {&a.x_train, &a.y_train, &a.x_val, &a.y_val, &a.x_test, &a.y_test}) data = fingerprint_of(*t, data);
+  ranks.require_same(data, "data (training, validation and test arrays)");
+}
+
 /// Where a rank other than 0 prints: nowhere.
 std::FILE* null_output() {
   static std::FILE* const null = std::fopen("/dev/null", "w");
@@ -270,6 +290,7 @@ RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
   }
   const TrainingPlan& rank_plan = silent ? *silent : plan;
   Arrays a = load_arrays(plan.data);
+  if (ranks.size() > 1) require_same_run(ranks, plan.experiment, a);
   Training training = [&] {
     try {
       return train(rank_plan, a, own_dir, verbose, out, options.communicator);

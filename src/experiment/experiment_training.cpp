@@ -128,6 +128,12 @@ Training train(const TrainingPlan& plan, Arrays& a, const std::string& run_dir, 
   result.model = plan.model.build(a.x_train.shape().without_batch());
   result.model->compile(plan.compile.options());
   result.model->set_communicator(communicator);
+  if (communicator->size() > 1) {
+    // Rank 0's initial weights on every rank (the same seed draws the same; this makes it so).
+    std::vector<Tensor> weights = result.model->get_weights();
+    for (Tensor& w : weights) communicator->broadcast(std::span<float>(w.data(), static_cast<size_t>(w.size())), 0);
+    result.model->set_weights(weights);
+  }
   if (augmentation) standardize_held_out(*augmentation, a);
   if (a.has_validation) fit.validation_data = ValidationData{a.x_val, a.y_val};
 

@@ -129,6 +129,18 @@ TEST(MpiWorld, MismatchedCallsAreAnErrorOnEveryRankAndTheGroupGoesOn) {
   EXPECT_FALSE(world()->any(false));
 }
 
+TEST(MpiWorld, RequireSameRefusesOnEveryRankWhenOneRankDiffers) {
+  world()->require_same(0x0123456789abcdefull, "data");
+  const uint64_t mine = world()->rank() == world()->size() - 1 ? 0x0123456789abcdeeull : 0x0123456789abcdefull;
+  try {
+    world()->require_same(mine, "data");
+    ADD_FAILURE() << "rank " << world()->rank() << " was not refused";
+  } catch (const rg::ValueError& e) {
+    const std::string expected = world()->rank() == world()->size() - 1 ? "differs from rank 0's" : "another rank's differs";
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+}
+
 namespace {
 
 /// Rank r's rows of a global batch of n split into `size` contiguous shards (the first n % size

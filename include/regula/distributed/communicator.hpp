@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace regula::distributed {
@@ -47,7 +48,15 @@ class Communicator {
 
   /// Whether any rank passed true (a logical or, for stop decisions).
   bool any(bool value);
+
+  /// Throws ValueError on every rank unless every rank passed the same `fingerprint` (rank 0's is
+  /// broadcast and compared): for checking at start that the ranks run the same program on the
+  /// same experiment and data. `what` names it in the message.
+  void require_same(uint64_t fingerprint, const std::string& what);
 };
+
+/// A 64-bit FNV-1a fingerprint of `bytes`, continuing from `seed` (for require_same).
+uint64_t fingerprint(const void* bytes, size_t size, uint64_t seed = 0xcbf29ce484222325ull);
 
 using CommunicatorPtr = std::shared_ptr<Communicator>;
 
