@@ -43,14 +43,14 @@ inline TabularData tabular_data(int64_t n, uint64_t seed) {
   return d;
 }
 
-/// Dense → (BatchNormalization) → Dense softmax with weight and activity regularizers, under SGD
-/// with momentum; the same initial weights every call.
-inline std::unique_ptr<Model> small_model(bool batch_norm) {
+/// Dense → (BatchNormalization, synchronized or not) → Dense softmax with weight and activity
+/// regularizers, under SGD with momentum; the same initial weights every call.
+inline std::unique_ptr<Model> small_model(bool batch_norm, bool synchronized = false) {
   set_random_seed(5);
   layers::reset_layer_names();
   auto input = layers::Input({4});
   auto x = layers::Dense(8, {.activation = "relu", .kernel_regularizer = regularizers::l2(0.01)})(input);
-  if (batch_norm) x = layers::BatchNormalization()(x);
+  if (batch_norm) x = layers::BatchNormalization({.synchronized = synchronized})(x);
   auto out = layers::Dense(3, {.activation = "softmax", .activity_regularizer = regularizers::l2(0.001)})(x);
   auto model = std::make_unique<Model>(input, out);
   model->compile({.optimizer = optimizers::SGD({.learning_rate = 0.1, .momentum = 0.9}),

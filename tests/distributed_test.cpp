@@ -10,6 +10,7 @@
 
 #include "regula/regula.hpp"
 #include "distributed_fixture.hpp"
+#include "regula/layers/layer_factory.hpp"
 
 namespace rg = regula;
 namespace dist = regula::distributed;
@@ -296,4 +297,49 @@ TEST(InProcessGroup, RequireSameRefusesOnEveryRankWhenOneRankDiffers) {
   EXPECT_NE(errors[2].find("the ranks do not share the same experiment: rank 2's differs from rank 0's"), std::string::npos) << errors[2];
   for (int r : {0, 1})
     EXPECT_NE(errors[static_cast<size_t>(r)].find("another rank's differs from rank 0's"), std::string::npos) << errors[static_cast<size_t>(r)];
+}
+
+TEST_F(DataParallel, SynchronizedBatchNormalizationTrainsAsOneProcessOnTheWholeBatch) {
+  // Keras 3's synchronized=True: the global batch's statistics forward and backward, so N ranks
+  // on strided shards compute what one process computes on the whole batch (summation order
+  // aside), moving statistics included. Without it each rank normalizes by its own shard.
+  const Data data = make_data(12, 9);
+  constexpr int kSteps = 4;
+  auto single = regula::testing_support::small_model(true, true);
+  for (int s = 0; s < kSteps; ++s) single->train_on_batch(data.x, data.y);
+  const std::vector<rg::Tensor> expected = single->get_weights();
+  const auto largest_difference = [&](bool synchronized, int ranks) {
+    dist::InProcessGroup group(ranks);
+    std::vector<std::unique_ptr<rg::Model>> models;
+    for (int r = 0; r < ranks; ++r) {
+      models.push_back(regula::testing_support::small_model(true, synchronized));
+      models.back()->set_communicator(group.communicator(r));
+    }
+    on_every_rank(ranks, [&](int r) {
+      std::vector<int64_t> rows;
+      for (int64_t i = r; i < data.x.dim(0); i += ranks) rows.push_back(i);
+      const rg::Tensor x = rg::gather_rows(data.x, rows), y = rg::gather_rows(data.y, rows);
+      for (int s = 0; s < kSteps; ++s) models[static_cast<size_t>(r)]->train_on_batch(x, y);
+    });
+    double largest = 0.0;
+    for (int r = 0; r < ranks; ++r) {
+      const std::vector<rg::Tensor> w = models[static_cast<size_t>(r)]->get_weights();
+      for (size_t k = 0; k < w.size(); ++k)
+        for (int64_t i = 0; i < w[k].size(); ++i) {
+          EXPECT_EQ(w[k][i], models[0]->get_weights()[k][i]) << "rank " << r << " weight " << k;
+          largest = std::max(largest, static_cast<double>(std::abs(w[k][i] - expected[k][i])));
+        }
+    }
+    return largest;
+  };
+  for (int ranks : {2, 3}) {
+    // Summation order only: shards summed, then the ranks' sums, a few float32 roundings a step.
+    EXPECT_LT(largest_difference(true, ranks), 1e-5) << ranks << " ranks, synchronized";
+    EXPECT_GT(largest_difference(false, ranks), 1e-3) << ranks << " ranks, each rank's own statistics";
+  }
+  // Keras's config key.
+  const nlohmann::json config = single->get_layer("batch_normalization").get_config();
+  EXPECT_EQ(config.at("synchronized"), true);
+  auto rebuilt = rg::layers::layer_from_config({{"class_name", "BatchNormalization"}, {"config", config}}, "test");
+  EXPECT_EQ(rebuilt->get_config().at("synchronized"), true);
 }

@@ -78,6 +78,18 @@ void BatchNormalization::average_moving_statistics(distributed::Communicator& co
   }
 }
 
+double BatchNormalization::sum_over_ranks(double count) {
+  const auto channels = static_cast<size_t>(channels_);
+  global_sums_.resize(2 * channels + 1);
+  std::copy(sums_a_.begin(), sums_a_.end(), global_sums_.begin());
+  std::copy(sums_b_.begin(), sums_b_.end(), global_sums_.begin() + static_cast<std::ptrdiff_t>(channels));
+  global_sums_.back() = count;
+  synchronized_with_->all_reduce_sum(std::span<double>(global_sums_));
+  std::copy(global_sums_.begin(), global_sums_.begin() + static_cast<std::ptrdiff_t>(channels), sums_a_.begin());
+  std::copy(global_sums_.begin() + static_cast<std::ptrdiff_t>(channels), global_sums_.end() - 1, sums_b_.begin());
+  return global_sums_.back();
+}
+
 void BatchNormalization::begin_population_statistics() {
   population_sums_.assign(static_cast<size_t>(2 * channels_ + 1), 0.0);
 }
@@ -113,14 +125,19 @@ void BatchNormalization::compute_coefficients(const Tensor& x, const ForwardCont
   float* moving_mean = weights()[static_cast<size_t>(moving_mean_index_)].value.data();
   float* moving_var = weights()[static_cast<size_t>(moving_mean_index_) + 1].value.data();
 
-  if (training && rows > 0) {
+  synchronized_with_ = options_.synchronized && context.training && context.communicator != nullptr &&
+                               context.communicator->size() > 1
+                           ? context.communicator
+                           : nullptr;
+  if (training && (rows > 0 || synchronized_with_ != nullptr)) {
     // One pass of Σx and Σx² in double: exact enough unless |mean| exceeds the spread by ~10⁵.
     sums_a_.resize(static_cast<size_t>(channels));
     sums_b_.resize(static_cast<size_t>(channels));
     backend::current().batch_norm_moments(rows, channels, src, sums_a_.data(), sums_b_.data());
     const std::vector<double>& sums = sums_a_;
     const std::vector<double>& sums_sq = sums_b_;
-    const double count = static_cast<double>(rows);
+    // Synchronized: the global batch's sums (every rank then holds the same mean and variance).
+    const double count = synchronized_with_ != nullptr ? sum_over_ranks(static_cast<double>(rows)) : static_cast<double>(rows);
     const double momentum = options_.momentum;
     for (int64_t c = 0; c < channels; ++c) {
       const auto i = static_cast<size_t>(c);
@@ -141,7 +158,7 @@ void BatchNormalization::compute_coefficients(const Tensor& x, const ForwardCont
       coef_b_[i] = static_cast<float>((beta != nullptr ? beta[c] : 0.0) - mean * a);
     }
     if (population) population_sums_.back() += count;
-    if (!population && context.communicator != nullptr && context.communicator->size() > 1)
+    if (!population && synchronized_with_ == nullptr && context.communicator != nullptr && context.communicator->size() > 1)
       average_moving_statistics(*context.communicator);
   } else {
     for (int64_t c = 0; c < channels; ++c) {
@@ -198,11 +215,13 @@ void BatchNormalization::backward(const std::vector<const Tensor*>& inputs, cons
   }
   if (grad_input == nullptr) return;
 
-  // dx = γ/σ · (g − Σg/M − x̂·Σg·x̂/M), rewritten per channel as dx = p·g + q·x + r.
+  // dx = γ/σ · (g − Σg/M − x̂·Σg·x̂/M), rewritten per channel as dx = p·g + q·x + r. Synchronized:
+  // the sums and M of the global batch (γ's and β's gradients above stay this rank's share: the
+  // model sums the weight gradients over the ranks).
+  const double count = synchronized_with_ != nullptr ? sum_over_ranks(static_cast<double>(rows)) : static_cast<double>(rows);
   coef_p_.resize(static_cast<size_t>(channels));
   coef_q_.resize(static_cast<size_t>(channels));
   coef_r_.resize(static_cast<size_t>(channels));
-  const double count = static_cast<double>(rows);
   for (int64_t c = 0; c < channels; ++c) {
     const auto i = static_cast<size_t>(c);
     const double gi = (gamma != nullptr ? gamma[c] : 1.0) * inv_std_[i];
@@ -231,7 +250,7 @@ nlohmann::json BatchNormalization::get_config() const {
   config["gamma_regularizer"] = options_.gamma_regularizer ? options_.gamma_regularizer->get_config() : nlohmann::json();
   config["beta_constraint"] = nullptr;
   config["gamma_constraint"] = nullptr;
-  config["synchronized"] = false;
+  config["synchronized"] = options_.synchronized;
   return config;
 }
 

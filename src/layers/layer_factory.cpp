@@ -204,8 +204,7 @@ const LayerRegistry& registry() {
          o.moving_variance_initializer = initializer(r, "moving_variance_initializer", "ones");
          o.beta_regularizer = regularizer(r, "beta_regularizer");
          o.gamma_regularizer = regularizer(r, "gamma_regularizer");
-         if (r.get_bool("synchronized", false))
-           throw ValueError(r.where() + ": synchronized=true (cross-device statistics) is not supported");
+         o.synchronized = r.get_bool("synchronized", false);
          o.name = r.get_string("name", "");
          return std::make_shared<BatchNormalization>(o);
        }},

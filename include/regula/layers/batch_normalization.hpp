@@ -50,6 +50,12 @@ struct BatchNormalizationOptions {
   std::string moving_variance_initializer = "ones";
   regularizers::RegularizerPtr beta_regularizer = nullptr;
   regularizers::RegularizerPtr gamma_regularizer = nullptr;
+  /// Keras 3's `synchronized`: when several ranks train the model (Model::set_communicator),
+  /// training normalizes by the statistics of the global batch (Σx, Σx² and the sample count summed
+  /// over the ranks), and backward by the global Σg and Σg·(x − μ), so N ranks compute what one
+  /// process computes on the whole batch. Off (Keras's default): each rank normalizes by its
+  /// shard's statistics and the moving statistics are averaged over the ranks.
+  bool synchronized = false;
   std::string name = "";
 };
 
@@ -101,9 +107,15 @@ class BatchNormalization final : public LayerBase<BatchNormalization> {
   ElementwiseTail tail_;
   // The winners of a pooling tail's windows in the last forward pass (tail_.pool.argmax).
   std::vector<int32_t> pooled_argmax_;
+  // The ranks whose global batch the last training pass normalized over (synchronized), or null.
+  distributed::Communicator* synchronized_with_ = nullptr;
+  // Σx, Σx² (or Σg, Σg·(x − μ)) per channel and the row count, summed over the ranks.
+  std::vector<double> global_sums_;
 
   /// Sets mean_, inv_std_ (training), the moving statistics (training) and coef_a_, coef_b_.
   void compute_coefficients(const Tensor& x, const ForwardContext& context);
+  /// Adds sums_a_, sums_b_ and `count` over the ranks of synchronized_with_; returns the global count.
+  double sum_over_ranks(double count);
   /// Replaces the moving mean and variance by their mean over the ranks (per-rank batch
   /// statistics, as Keras's MirroredStrategy; moving statistics identical on every rank).
   void average_moving_statistics(distributed::Communicator& communicator);
