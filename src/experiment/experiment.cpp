@@ -289,7 +289,8 @@ RunResult run_plan(const TrainingPlan& plan, const RunOptions& options) {
     silent->fit.verbose = 0;
   }
   const TrainingPlan& rank_plan = silent ? *silent : plan;
-  Arrays a = load_arrays(plan.data);
+  Arrays a;
+  on_every_rank_or_none(ranks, "load the data", [&] { a = load_arrays(plan.data); });
   if (ranks.size() > 1) require_same_run(ranks, plan.experiment, a);
   Training training = [&] {
     try {
