@@ -3,7 +3,7 @@
 the same run never interrupted: history.json, the best checkpoint, the CSV log and the test
 scores byte for byte, and no temporary file left anywhere in the run directory.
 
-    kill_and_resume.py REGULA WORK_DIR [--kills N] [--seed S]
+    kill_and_resume.py REGULA WORK_DIR [--kills N] [--seed S] [--launcher "mpirun -np 2 ..."]
 
 Each attempt is `regula fit EXPERIMENT --run-dir RUN` (the first, or after a kill before the run
 had started) or `regula fit --resume RUN`, killed after a random time up to 0.6 of the
@@ -12,6 +12,12 @@ each compared with the uninterrupted one: most kills are SIGKILL (kill -9: no ch
 clean stop that backs up first, exit status 143). The experiment backs up every 3 batches with
 double checkpointing, so kills land during steps, validation, checkpoint writes and backups.
 Used by ctest with 3 kills and by bench/ as a soak with 50.
+
+With --launcher, every regula command runs under that launcher (`mpirun -np 2 …`: one model
+trained by two processes) and every kill is a SIGTERM to the launcher, which passes it to the
+ranks: they agree on the batch to stop at and back up, unless the launcher's SIGKILL, which
+follows, lands first (a SIGKILL to the launcher itself would leave it no chance to stop its
+ranks).
 """
 import argparse
 import os
@@ -40,8 +46,8 @@ callbacks:
 COMPARED = ["history.json", "best.h5", "log.csv", "test.json"]
 
 
-def fit(regula, args):
-    return subprocess.Popen([regula, "fit", *args, "--verbose", "0"], stdout=subprocess.DEVNULL,
+def fit(command, args):
+    return subprocess.Popen([*command, "fit", *args, "--verbose", "0"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -51,7 +57,9 @@ def main():
     parser.add_argument("work_dir")
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--launcher", default="", help="a command line that runs regula (e.g. mpirun -np 2 ...)")
     a = parser.parse_args()
+    command = [*a.launcher.split(), a.regula]
     rng = random.Random(a.seed)
     work = Path(a.work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -60,7 +68,7 @@ def main():
 
     reference = work / "reference"
     started = time.monotonic()
-    done = subprocess.run([a.regula, "fit", str(experiment), "--run-dir", str(reference), "--overwrite",
+    done = subprocess.run([*command, "fit", str(experiment), "--run-dir", str(reference), "--overwrite",
                            "--verbose", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     duration = time.monotonic() - started
     if done.returncode != 0:
@@ -78,12 +86,12 @@ def main():
         while not (run / "report.html").exists():  # the last file a run writes
             attempts += 1
             holds_run = (run / "experiment.yaml").exists()
-            proc = fit(a.regula, ["--resume", str(run)] if holds_run else [str(experiment), "--run-dir", str(run), "--overwrite"])
+            proc = fit(command, ["--resume", str(run)] if holds_run else [str(experiment), "--run-dir", str(run), "--overwrite"])
             if kills < a.kills:
                 try:
                     proc.wait(timeout=rng.uniform(0.05, 0.6) * duration)
                 except subprocess.TimeoutExpired:
-                    how = signal.SIGTERM if rng.random() < 0.25 else signal.SIGKILL
+                    how = signal.SIGTERM if a.launcher or rng.random() < 0.25 else signal.SIGKILL
                     proc.send_signal(how)
                     proc.wait()
                     kills += 1
@@ -91,6 +99,11 @@ def main():
                     # SIGTERM: a clean stop (143), or the signal's default action before the handler
                     # is installed (-15), or a normal end when it lands after training.
                     allowed = (-9,) if how == signal.SIGKILL else (143, -15, 0)
+                    # Under a launcher: Open MPI's mpirun passes SIGTERM to its ranks, SIGKILLs those
+                    # still running a moment later (a rank backing up dies as under kill -9), and
+                    # reports either end as its own status 1.
+                    if a.launcher:
+                        allowed = (1, -15, 0)
                     if proc.returncode not in allowed:
                         sys.exit(f"attempt {attempts}: {how.name} gave exit status {proc.returncode}: {stderr}")
                     print(f"cycle {cycles}, attempt {attempts}: {how.name}, exit status {proc.returncode}")

@@ -239,6 +239,12 @@ callbacks::History Model::fit_batches(data::BatchSource& train, int64_t steps, c
   for (callbacks::Callback* cb : cbs) cb->on_train_begin(train_logs);
   // BackupAndRestore asks for its backup in on_train_begin: fit goes on where it was saved.
   const std::optional<training::LoopPosition> resumed = backups.restore_pending();
+  if (distributed()) {
+    // Every rank must go on from the same batch: a rank killed while backing up keeps an older
+    // backup than the others, and going on from it would train on other batches than theirs.
+    const int64_t position[2] = {resumed ? resumed->epoch : -1, resumed ? resumed->batch : -1};
+    communicator_->require_same(distributed::fingerprint(position, sizeof position), "position to resume from (BackupAndRestore)");
+  }
   const int first_epoch = resumed ? resumed->epoch : options.initial_epoch;
   // A backup taken mid-epoch after a callback asked to stop (at that batch) resumes into that
   // epoch's end: validation and on_epoch_end still run, as they did in the uninterrupted run.
