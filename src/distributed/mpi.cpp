@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 #endif
 
@@ -105,7 +106,8 @@ class World final : public Communicator {
   void sum_in_rank_order(std::span<T> values) {
     agree("all_reduce_sum", values.size(), 0);
     if (size_ == 1 || values.empty()) return;
-    std::vector<T> incoming(std::min(values.size(), kChunkValues));
+    std::vector<T>& incoming = incoming_buffer<T>();
+    if (incoming.size() < std::min(values.size(), kChunkValues)) incoming.resize(std::min(values.size(), kChunkValues));
     for (size_t first = 0; first < values.size(); first += kChunkValues) {
       const size_t count = std::min(kChunkValues, values.size() - first);
       T* chunk = values.data() + first;
@@ -136,8 +138,19 @@ class World final : public Communicator {
     }
   }
 
+  /// The chunk received from the previous rank, kept between calls (no allocation per step).
+  template <class T>
+  std::vector<T>& incoming_buffer() {
+    if constexpr (std::is_same_v<T, float>)
+      return incoming_float_;
+    else
+      return incoming_double_;
+  }
+
   int rank_ = 0;
   int size_ = 1;
+  std::vector<float> incoming_float_;
+  std::vector<double> incoming_double_;
 };
 
 }  // namespace
